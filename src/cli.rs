@@ -1,0 +1,96 @@
+//! The command line: what the user typed, checked for shape only.
+//! Everything that needs I/O (resolving names, binding) happens in `main`
+//! through the library, so `--help` and parse errors are instant.
+
+use clap::{Args, Parser, Subcommand};
+
+/// A socket toolkit: netcat-style TCP tools that show what happens on the wire.
+#[derive(Debug, Parser)]
+#[command(name = "sockit", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Wait for TCP clients (socket, bind, listen, accept) and relay stdin/stdout
+    /// with them, or echo or chat.
+    ///
+    /// Examples: `sockit listen 9000 > file`, `sockit listen -k --echo 0.0.0.0 7`.
+    Listen(ListenArgs),
+    /// Connect to a TCP server and relay stdin/stdout with it.
+    ///
+    /// Example: `sockit connect example.org 80 < request`.
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Where to listen: an optional host (default 127.0.0.1, or ::1 with -6;
+    /// 0.0.0.0 or :: for every interface) and a port (0 picks a free one).
+    #[arg(value_name = "[HOST] PORT", required = true, num_args = 1..=2)]
+    pub address: Vec<String>,
+
+    /// Keep accepting clients after the first, serving them concurrently until
+    /// SIGINT or SIGTERM.
+    #[arg(short = 'k', long)]
+    pub keep_open: bool,
+
+    /// Serve at most N clients at once; one more is accepted and closed at once.
+    #[arg(long, value_name = "N")]
+    pub max_conns: Option<usize>,
+
+    /// Send every client back exactly the bytes it sends.
+    #[arg(long, conflicts_with = "chat")]
+    pub echo: bool,
+
+    /// Pass each line a client sends to every other client, prefixed with the
+    /// sender's address.
+    #[arg(long)]
+    pub chat: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The server's name or address.
+    pub host: String,
+    /// The server's port.
+    pub port: String,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Use IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// Give up connecting after SECS, and close a connection idle for SECS.
+    #[arg(short = 'w', long = "wait", value_name = "SECS")]
+    pub wait: Option<f64>,
+
+    /// Narrate each step on stderr: socket, bind, listen, accept, connect,
+    /// FIN each way, and a summary per connection.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Show bytes, rate and ETA on stderr (automatic on a terminal when stdin
+    /// is a file).
+    #[arg(long)]
+    pub progress: bool,
+
+    /// Do not send FIN when stdin ends; wait for the peer to close instead.
+    /// For peers that take a half-close for a full close.
+    #[arg(long)]
+    pub no_shutdown: bool,
+}

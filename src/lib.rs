@@ -1,0 +1,34 @@
+//! sockit: a socket toolkit that turns a network-programming course into tools.
+//!
+//! The library is the product; the `sockit` binary is one thin user of it. Every
+//! tool can be driven from Rust code with an already-bound socket, a shutdown
+//! signal and an event sink, which is how the integration tests and the CLI use it.
+//!
+//! # Layout
+//!
+//! The modules follow the layers of the course notes, bottom to top:
+//!
+//! - [`addr`]: the host and addressing layer. Ports, address families and name
+//!   resolution through the system resolver (so `/etc/hosts` and nsswitch apply).
+//! - [`transport`]: the transport layer. The TCP server flow (socket, bind,
+//!   listen, accept, recv/send, close), the client that tries each address in
+//!   turn, the stdin/stdout relay with a correct half-close, and the server
+//!   modes built on it: keep-open fan-out, echo and chat.
+//! - [`output`]: how events become text for people: the `-v` narration of the
+//!   server flow and the progress display. The library emits events; it never
+//!   prints.
+//! - [`sys`]: operating-system limits the tools need raised.
+//! - [`error`]: one error enum whose messages name the problem and the fix.
+//!
+//! The tools still to come (UDP, lookups, ping and scan, packet capture) get
+//! their own modules beside these, in the layer they belong to.
+
+#![deny(unsafe_code)]
+
+pub mod addr;
+pub mod error;
+pub mod output;
+pub mod sys;
+pub mod transport;
+
+pub use error::{Error, Result};

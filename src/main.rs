@@ -1,0 +1,195 @@
+//! The `sockit` binary: parse the command line, call the library, turn the
+//! outcome into an exit code. Nothing else lives here.
+
+mod cli;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use sockit::addr::{Family, PortUse, listen_address, parse_port};
+use sockit::output::{narrate, progress::Progress};
+use sockit::transport::{
+    self, ConnectOptions, Counters, Events, Mode, RelayOptions, ServeEnd, ServeOptions, Stop,
+    Trigger,
+};
+use sockit::{Error, Result};
+
+use cli::{Cli, Command, CommonArgs, ConnectArgs, ListenArgs};
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("sockit: {err}");
+            err.exit_code()
+        }
+    };
+    // Exit at once: a relay thread may still be blocked reading a terminal,
+    // and waiting for it would hang a session that is over.
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Listen(args) => listen(args),
+        Command::Connect(args) => connect(args),
+    }
+}
+
+fn listen(args: ListenArgs) -> Result<i32> {
+    let (host, port) = match args.address.as_slice() {
+        [port] => (None, port),
+        [host, port] => (Some(host.as_str()), port),
+        _ => unreachable!("clap takes one or two values"),
+    };
+    let port = parse_port(port, PortUse::Listen)?;
+    if args.max_conns == Some(0) {
+        return Err(Error::Usage(
+            "--max-conns 0 would refuse every client: give 1 or more".into(),
+        ));
+    }
+    let common = &args.common;
+    let addr = listen_address(host, port, family(common))?;
+    let options = ServeOptions {
+        mode: if args.echo {
+            Mode::Echo
+        } else if args.chat {
+            Mode::Chat
+        } else {
+            Mode::Relay
+        },
+        keep_open: args.keep_open,
+        max_conns: args.max_conns,
+        relay: relay_options(common)?,
+    };
+    if options.keep_open {
+        sockit::sys::raise_open_file_limit();
+    }
+    let events = events(common);
+    let runtime = runtime()?;
+    let counters = Counters::new();
+    let progress = progress(common, &counters, options.mode == Mode::Relay && !options.keep_open);
+    let ended = runtime.block_on(async {
+        let listener = transport::bind_listener(addr, &events)?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| Error::io("registering the listener", e))?;
+        let trigger = signal_trigger()?;
+        transport::serve(listener, &options, Arc::clone(&counters), events, trigger).await
+    });
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    Ok(exit_code(ended?, options.keep_open))
+}
+
+fn connect(args: ConnectArgs) -> Result<i32> {
+    let port = parse_port(&args.port, PortUse::Connect)?;
+    let common = &args.common;
+    let options = ConnectOptions {
+        family: family(common),
+        timeout: wait(common)?,
+    };
+    let relay = relay_options(common)?;
+    let events = events(common);
+    let runtime = runtime()?;
+    let counters = Counters::new();
+    let progress = progress(common, &counters, true);
+    let ended = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        transport::connect::run(&args.host, port, &options, &relay, &counters, &events, &trigger)
+            .await
+    });
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    Ok(exit_code(ended?, false))
+}
+
+/// 0 for every normal end. A signal that cuts a one-shot transfer short
+/// gives the shell's 128+N, so scripts can tell an incomplete copy; for a
+/// keep-open server a signal is the normal way to stop, hence 0.
+fn exit_code(ended: ServeEnd, keep_open: bool) -> i32 {
+    match ended {
+        ServeEnd::Stopped(Stop::Signal(signal)) if !keep_open => match signal {
+            "SIGTERM" => 143,
+            _ => 130,
+        },
+        _ => 0,
+    }
+}
+
+fn family(common: &CommonArgs) -> Family {
+    match (common.ipv4, common.ipv6) {
+        (true, _) => Family::V4,
+        (_, true) => Family::V6,
+        _ => Family::Any,
+    }
+}
+
+fn wait(common: &CommonArgs) -> Result<Option<Duration>> {
+    match common.wait {
+        None => Ok(None),
+        Some(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+            Ok(Some(Duration::from_secs_f64(secs)))
+        }
+        Some(secs) => Err(Error::Usage(format!(
+            "-w {secs}: the wait must be a positive number of seconds"
+        ))),
+    }
+}
+
+fn relay_options(common: &CommonArgs) -> Result<RelayOptions> {
+    Ok(RelayOptions {
+        idle_timeout: wait(common)?,
+        send_fin: !common.no_shutdown,
+    })
+}
+
+fn events(common: &CommonArgs) -> Events {
+    if common.verbose {
+        narrate::to_stderr()
+    } else {
+        Events::none()
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("starting the I/O runtime", e))
+}
+
+fn signal_trigger() -> Result<Trigger> {
+    let (trigger, _) = transport::shutdown::channel();
+    trigger
+        .on_signals()
+        .map_err(|e| Error::io("installing signal handlers", e))?;
+    Ok(trigger)
+}
+
+/// A progress display when asked for, or when stderr is a terminal and
+/// stdin is a file whose size gives the bar its end.
+fn progress(common: &CommonArgs, counters: &Arc<Counters>, applies: bool) -> Option<Progress> {
+    let total = stdin_size();
+    let automatic = total.is_some() && std::io::stderr().is_terminal();
+    (applies && (common.progress || automatic))
+        .then(|| Progress::start(Arc::clone(counters), total))
+}
+
+fn stdin_size() -> Option<u64> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let file = std::fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let offset = (&file).stream_position().unwrap_or(0);
+    Some(meta.len().saturating_sub(offset))
+}

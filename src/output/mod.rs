@@ -1,0 +1,5 @@
+//! Turning events into text for people. The library never prints; the CLI
+//! plugs these printers into the event stream.
+
+pub mod narrate;
+pub mod progress;

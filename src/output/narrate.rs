@@ -1,0 +1,121 @@
+//! The `-v` narration: each step of the server and client flow, one line each.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::transport::{Event, Events, Summary};
+
+/// A human sentence for each event, or `None` for events not worth a line.
+pub fn describe(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::SocketCreated { ipv6 } => format!(
+            "socket: a TCP stream socket over IPv{}",
+            if *ipv6 { 6 } else { 4 }
+        ),
+        Event::Bound { requested } => format!("bind: {requested}"),
+        Event::Listening { local, backlog } => {
+            let mut text = format!("listen: backlog {backlog}\nlistening on {local}");
+            if local.ip().is_loopback() {
+                text.push_str(
+                    "\nonly this machine can connect; to accept other hosts, listen on 0.0.0.0 or :: (e.g. sockit listen 0.0.0.0 PORT)",
+                );
+            }
+            text
+        }
+        Event::AwaitingClient => "accept: waiting for a client".into(),
+        Event::Accepted { peer, active } => {
+            format!("connection from {peer} ({active} active)")
+        }
+        Event::RefusedOverCap { peer, cap } => {
+            format!("refused {peer}: {cap} clients already connected (--max-conns {cap})")
+        }
+        Event::AcceptFailed { reason, retry_in } => {
+            format!("accept failed ({reason}); retrying in {} ms", retry_in.as_millis())
+        }
+        Event::Resolved { host, addrs } => {
+            let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+            format!("resolved {host} to {}", list.join(", "))
+        }
+        Event::Connecting { addr } => format!("connecting to {addr}"),
+        Event::AttemptFailed { addr, reason } => format!("{addr}: {reason}"),
+        Event::Connected { local, peer } => {
+            format!("connected to {peer} from {local} (three-way handshake complete)")
+        }
+        Event::InputFinished { peer } => {
+            format!("input finished: sent FIN to {peer}, still reading its reply")
+        }
+        Event::PeerFinished { peer } => format!("{peer} finished sending (FIN received)"),
+        Event::IdleTimeout { peer, after } => format!(
+            "nothing moved for {} s: closing the connection with {peer}",
+            after.as_secs_f64()
+        ),
+        Event::Closed { peer, summary } => format!("closed {peer}: {}", summarize(summary)),
+        Event::SlowClientDropped { peer, queued } => {
+            format!("dropped {peer}: it stopped reading ({queued} messages queued)")
+        }
+        Event::Stopping { signal } => format!("{signal}: stopping"),
+    })
+}
+
+/// "received 1.2 MB, sent 0 B in 0.35 s".
+pub fn summarize(summary: &Summary) -> String {
+    format!(
+        "received {}, sent {} in {}",
+        bytes(summary.received),
+        bytes(summary.sent),
+        seconds(summary.duration)
+    )
+}
+
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+/// Events printed to stderr, one line per step. Write errors are ignored:
+/// narration must never end a session.
+pub fn to_stderr() -> Events {
+    Events::new(|event| {
+        if let Some(text) = describe(event) {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{text}");
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_line_carries_the_real_address() {
+        let text = describe(&Event::Listening {
+            local: "[::1]:4242".parse().unwrap(),
+            backlog: 16,
+        })
+        .unwrap();
+        assert!(text.lines().any(|l| l == "listening on [::1]:4242"), "{text}");
+        assert!(text.contains("0.0.0.0"), "loopback hint missing: {text}");
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
+    }
+}

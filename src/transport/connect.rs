@@ -1,0 +1,144 @@
+//! The client's side of the handshake: resolve, then try each address in turn.
+//!
+//! A name can have several addresses (`localhost` is usually `::1` and
+//! `127.0.0.1`); like netcat, we try them in the resolver's order and use the
+//! first that answers, so a server listening on only one family still works.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use super::events::{Event, Events};
+use crate::addr::{Family, format_addrs, resolve};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub family: Family,
+    /// Bound on each attempt's handshake; the kernel's own (about two minutes)
+    /// applies when absent.
+    pub timeout: Option<Duration>,
+}
+
+/// Connects to `host` port `port`, or explains why no address answered.
+pub async fn connect(
+    host: &str,
+    port: u16,
+    options: &ConnectOptions,
+    events: &Events,
+) -> Result<TcpStream> {
+    let name = host.to_string();
+    let family = options.family;
+    // getaddrinfo blocks, so it runs where blocking is allowed.
+    let addrs = tokio::task::spawn_blocking(move || resolve(&name, port, family))
+        .await
+        .map_err(|e| Error::io("resolving", std::io::Error::other(e)))??;
+    events.emit(Event::Resolved {
+        host: host.to_string(),
+        addrs: addrs.clone(),
+    });
+
+    let mut failures: Vec<(SocketAddr, Failure)> = Vec::new();
+    for addr in &addrs {
+        events.emit(Event::Connecting { addr: *addr });
+        let attempt = TcpStream::connect(addr);
+        let result = match options.timeout {
+            Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(result) => result.map_err(Failure::Io),
+                Err(_) => Err(Failure::TimedOut),
+            },
+            None => attempt.await.map_err(Failure::Io),
+        };
+        match result {
+            Ok(stream) => {
+                let local = stream.local_addr().unwrap_or(*addr);
+                events.emit(Event::Connected { local, peer: *addr });
+                return Ok(stream);
+            }
+            Err(failure) => {
+                events.emit(Event::AttemptFailed {
+                    addr: *addr,
+                    reason: failure.to_string(),
+                });
+                failures.push((*addr, failure));
+            }
+        }
+    }
+    Err(explain(host, port, &addrs, failures, options.timeout))
+}
+
+enum Failure {
+    TimedOut,
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::TimedOut => f.write_str("timed out"),
+            Failure::Io(e) if e.kind() == ErrorKind::ConnectionRefused => f.write_str("refused"),
+            Failure::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// One line for all the attempts: the common cause when they agree, each
+/// address's own when they do not.
+fn explain(
+    host: &str,
+    port: u16,
+    addrs: &[SocketAddr],
+    failures: Vec<(SocketAddr, Failure)>,
+    timeout: Option<Duration>,
+) -> Error {
+    let tried = format_addrs(addrs);
+    let refused = |f: &Failure| matches!(f, Failure::Io(e) if e.kind() == ErrorKind::ConnectionRefused);
+    let timed_out = |f: &Failure| matches!(f, Failure::TimedOut);
+    let (host, port) = (host.to_string(), port);
+    if failures.iter().all(|(_, f)| refused(f)) {
+        return Error::Refused { host, port, tried };
+    }
+    if let Some(timeout) = timeout
+        && failures.iter().all(|(_, f)| timed_out(f))
+    {
+        return Error::ConnectTimeout {
+            host,
+            port,
+            tried,
+            timeout,
+        };
+    }
+    let detail = failures
+        .iter()
+        .map(|(addr, f)| format!("{}: {f}", addr.ip()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Error::ConnectFailed { host, port, detail }
+}
+
+/// The whole client: connect, relay stdin/stdout until the session ends or
+/// `trigger` fires, then report the connection's summary.
+pub async fn run(
+    host: &str,
+    port: u16,
+    options: &ConnectOptions,
+    relay_options: &super::RelayOptions,
+    counters: &std::sync::Arc<super::Counters>,
+    events: &Events,
+    trigger: &super::Trigger,
+) -> Result<super::ServeEnd> {
+    let mut shutdown = trigger.subscribe();
+    let stream = tokio::select! {
+        stream = connect(host, port, options, events) => stream?,
+        stop = shutdown.wait() => return Ok(super::ServeEnd::Stopped(stop)),
+    };
+    let peer = stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], port)));
+    let ended = super::relay_stdio(stream, relay_options, counters, events, &mut shutdown).await;
+    events.emit(Event::Closed {
+        peer,
+        summary: counters.summary(),
+    });
+    ended
+}

@@ -1,0 +1,86 @@
+//! What happens during a session, as values.
+//!
+//! The transport code reports each step of the server flow and the client flow
+//! here instead of printing, so the library stays silent when embedded, the CLI
+//! can narrate with `-v` (see `output::narrate`), and tests can assert on the
+//! exact sequence.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Bytes moved over one connection and how long it lasted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Bytes read from the peer.
+    pub received: u64,
+    /// Bytes written to the peer.
+    pub sent: u64,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `socket()`: a stream socket of this family exists.
+    SocketCreated { ipv6: bool },
+    /// `bind()` succeeded on the address asked for (port 0 still unresolved).
+    Bound { requested: SocketAddr },
+    /// `listen()` succeeded; `local` carries the real port.
+    Listening { local: SocketAddr, backlog: i32 },
+    /// `accept()` is waiting for the next client.
+    AwaitingClient,
+    /// `accept()` returned a client; `active` counts it.
+    Accepted { peer: SocketAddr, active: usize },
+    /// A client over `--max-conns` was accepted and closed at once.
+    RefusedOverCap { peer: SocketAddr, cap: usize },
+    /// `accept()` failed; the listener backs off and keeps going.
+    AcceptFailed { reason: String, retry_in: Duration },
+    /// The resolver answered for `host`.
+    Resolved {
+        host: String,
+        addrs: Vec<SocketAddr>,
+    },
+    /// `connect()` to one of the resolved addresses started.
+    Connecting { addr: SocketAddr },
+    /// That address did not work; the next one is tried.
+    AttemptFailed { addr: SocketAddr, reason: String },
+    /// The three-way handshake completed.
+    Connected { local: SocketAddr, peer: SocketAddr },
+    /// Our input ended and we sent FIN: our half of the four-way close.
+    InputFinished { peer: SocketAddr },
+    /// The peer's FIN arrived: it will send no more.
+    PeerFinished { peer: SocketAddr },
+    /// Nothing moved either way for `after`, so the connection is closed.
+    IdleTimeout { peer: SocketAddr, after: Duration },
+    /// The connection is closed.
+    Closed { peer: SocketAddr, summary: Summary },
+    /// A chat client fell too far behind and was disconnected.
+    SlowClientDropped { peer: SocketAddr, queued: usize },
+    /// SIGINT or SIGTERM arrived; the server stops accepting.
+    Stopping { signal: &'static str },
+}
+
+/// Where events go: a cheap, cloneable callback shared by every task.
+#[derive(Clone)]
+pub struct Events(Arc<dyn Fn(&Event) + Send + Sync>);
+
+impl Events {
+    pub fn new(sink: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        Events(Arc::new(sink))
+    }
+
+    /// Discards everything, for callers that want no narration.
+    pub fn none() -> Self {
+        Events::new(|_| {})
+    }
+
+    pub fn emit(&self, event: Event) {
+        (self.0)(&event)
+    }
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Events")
+    }
+}

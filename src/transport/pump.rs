@@ -1,0 +1,351 @@
+//! Moving bytes from one file descriptor to another with as few copies as the
+//! kernel allows.
+//!
+//! A relay spends its life moving bytes between stdin/stdout and a socket. A
+//! plain read/write loop copies every byte into user space and back; Linux can
+//! do better, depending on what the two ends are:
+//!
+//! - regular file to socket: `sendfile(2)` hands page-cache pages to TCP;
+//! - either end a pipe: `splice(2)` moves page references between them;
+//! - file, socket or `/dev/null` at both ends: splice through a private pipe.
+//!
+//! Terminals and some character devices support none of this; `splice`
+//! answers EINVAL on the first call and we fall back to read/write, after
+//! flushing whatever was already parked in the private pipe.
+//!
+//! Everything here blocks: it runs on a thread of its own (see `relay`), which
+//! is the simplest correct model for one connection and costs nothing in
+//! throughput. Descriptors inherited in non-blocking mode (EAGAIN) are waited
+//! on with poll(2) instead of spinning.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fs::FileType;
+use rustix::io::Errno;
+use rustix::pipe::{SpliceFlags, fcntl_setpipe_size, pipe_with, splice};
+
+/// Bytes asked for per system call; also the private pipe's size. 1 MiB is
+/// the default `/proc/sys/fs/pipe-max-size`, so unprivileged users get it too.
+const CHUNK: usize = 1 << 20;
+
+/// Which end failed, because the relay reacts differently to each: a broken
+/// stdout ends the session quietly, a reset socket is the peer's doing.
+#[derive(Debug)]
+pub enum PumpError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Pipe,
+    Socket,
+    Other,
+}
+
+fn kind(fd: BorrowedFd<'_>) -> Kind {
+    match rustix::fs::fstat(fd) {
+        Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+            FileType::RegularFile => Kind::File,
+            FileType::Fifo => Kind::Pipe,
+            FileType::Socket => Kind::Socket,
+            _ => Kind::Other,
+        },
+        Err(_) => Kind::Other,
+    }
+}
+
+/// Did a zero-copy method finish the job, or must the next method take over?
+enum Outcome {
+    Finished,
+    /// The kernel refused the method before any byte was lost in flight.
+    Unsupported,
+}
+
+/// Copies `src` to `dst` until `src` reports end of file. `moved` is called
+/// after every chunk that reached `dst`, with its size.
+pub fn pump(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    moved: &mut dyn FnMut(u64),
+) -> Result<u64, PumpError> {
+    let mut total = 0u64;
+    let mut tally = |n: usize| {
+        total += n as u64;
+        moved(n as u64);
+    };
+    let (src_kind, dst_kind) = (kind(src), kind(dst));
+    let mut outcome = Outcome::Unsupported;
+    if src_kind == Kind::File && dst_kind == Kind::Socket {
+        outcome = send_file(src, dst, &mut tally)?;
+    }
+    if matches!(outcome, Outcome::Unsupported) {
+        if src_kind == Kind::Pipe || dst_kind == Kind::Pipe {
+            grow_pipe(if src_kind == Kind::Pipe { src } else { dst });
+            outcome = splice_direct(src, dst, src_kind, &mut tally)?;
+        } else {
+            outcome = splice_through_pipe(src, dst, &mut tally)?;
+        }
+    }
+    if matches!(outcome, Outcome::Unsupported) {
+        copy(src, dst, &mut tally)?;
+    }
+    Ok(total)
+}
+
+/// Bigger pipes mean fewer system calls per megabyte; failure only costs speed.
+fn grow_pipe(pipe: BorrowedFd<'_>) {
+    let _ = fcntl_setpipe_size(pipe, CHUNK);
+}
+
+fn unsupported(err: Errno) -> bool {
+    matches!(err, Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP)
+}
+
+fn send_file(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    tally: &mut dyn FnMut(usize),
+) -> Result<Outcome, PumpError> {
+    let mut first = true;
+    loop {
+        match rustix::fs::sendfile(dst, src, None, CHUNK) {
+            Ok(0) => return Ok(Outcome::Finished),
+            Ok(n) => tally(n),
+            Err(e) if first && unsupported(e) => return Ok(Outcome::Unsupported),
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => wait(dst, PollFlags::OUT),
+            // sendfile's errors on a file we could fstat are the socket's.
+            Err(e) => return Err(PumpError::Write(e.into())),
+        }
+        first = false;
+    }
+}
+
+fn splice_direct(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    src_kind: Kind,
+    tally: &mut dyn FnMut(usize),
+) -> Result<Outcome, PumpError> {
+    let mut first = true;
+    loop {
+        match splice(src, None, dst, None, CHUNK, SpliceFlags::MOVE) {
+            Ok(0) => return Ok(Outcome::Finished),
+            Ok(n) => tally(n),
+            Err(e) if first && unsupported(e) => return Ok(Outcome::Unsupported),
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => wait_either(src, dst),
+            Err(e) => return Err(blame_splice(e, src_kind)),
+        }
+        first = false;
+    }
+}
+
+/// splice(2) does not say which end failed. A broken pipe is always the
+/// writer's; anything else (a reset, a timeout) belongs to the socket end,
+/// and only a socket source could have produced it.
+fn blame_splice(err: Errno, src_kind: Kind) -> PumpError {
+    if err != Errno::PIPE && src_kind == Kind::Socket {
+        PumpError::Read(err.into())
+    } else {
+        PumpError::Write(err.into())
+    }
+}
+
+fn splice_through_pipe(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    tally: &mut dyn FnMut(usize),
+) -> Result<Outcome, PumpError> {
+    let Ok((pipe_out, pipe_in)) = pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
+        return Ok(Outcome::Unsupported);
+    };
+    let capacity = fcntl_setpipe_size(&pipe_in, CHUNK).unwrap_or(1 << 16);
+    let mut first = true;
+    loop {
+        let parked = match splice(src, None, &pipe_in, None, capacity, SpliceFlags::MOVE) {
+            Ok(0) => return Ok(Outcome::Finished),
+            Ok(n) => n,
+            Err(e) if first && unsupported(e) => return Ok(Outcome::Unsupported),
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => {
+                wait(src, PollFlags::IN);
+                continue;
+            }
+            Err(e) => return Err(PumpError::Read(e.into())),
+        };
+        let mut left = parked;
+        while left > 0 {
+            match splice(&pipe_out, None, dst, None, left, SpliceFlags::MOVE) {
+                Ok(0) => return Err(PumpError::Write(io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    left -= n;
+                    tally(n);
+                }
+                Err(e) if first && unsupported(e) => {
+                    // The destination cannot take spliced pages (a terminal):
+                    // deliver what is parked in the pipe by hand, then let the
+                    // caller carry on with read/write.
+                    drain(pipe_out.as_fd(), dst, left, tally)?;
+                    return Ok(Outcome::Unsupported);
+                }
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => wait(dst, PollFlags::OUT),
+                Err(e) => return Err(PumpError::Write(e.into())),
+            }
+        }
+        first = false;
+    }
+}
+
+fn drain(
+    pipe: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    mut left: usize,
+    tally: &mut dyn FnMut(usize),
+) -> Result<(), PumpError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let want = left.min(buf.len());
+        let n = read_some(pipe, &mut buf[..want]).map_err(PumpError::Read)?;
+        write_all(dst, &buf[..n], tally)?;
+        left -= n;
+    }
+    Ok(())
+}
+
+fn copy(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    tally: &mut dyn FnMut(usize),
+) -> Result<(), PumpError> {
+    let mut buf = vec![0u8; 128 * 1024];
+    loop {
+        let n = read_some(src, &mut buf).map_err(PumpError::Read)?;
+        if n == 0 {
+            return Ok(());
+        }
+        write_all(dst, &buf[..n], tally)?;
+    }
+}
+
+fn read_some(src: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match rustix::io::read(src, &mut *buf) {
+            Ok(n) => return Ok(n),
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => wait(src, PollFlags::IN),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn write_all(
+    dst: BorrowedFd<'_>,
+    mut data: &[u8],
+    tally: &mut dyn FnMut(usize),
+) -> Result<(), PumpError> {
+    while !data.is_empty() {
+        match rustix::io::write(dst, data) {
+            Ok(0) => return Err(PumpError::Write(io::ErrorKind::WriteZero.into())),
+            Ok(n) => {
+                tally(n);
+                data = &data[n..];
+            }
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => wait(dst, PollFlags::OUT),
+            Err(e) => return Err(PumpError::Write(e.into())),
+        }
+    }
+    Ok(())
+}
+
+/// Blocks until `fd` is ready; used only for descriptors that arrived in
+/// non-blocking mode. Errors are ignored: the retried call reports them.
+fn wait(fd: BorrowedFd<'_>, flags: PollFlags) {
+    let mut fds = [PollFd::from_borrowed_fd(fd, flags)];
+    let _ = rustix::event::poll(&mut fds, None);
+}
+
+fn wait_either(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) {
+    let mut fds = [
+        PollFd::from_borrowed_fd(src, PollFlags::IN),
+        PollFd::from_borrowed_fd(dst, PollFlags::OUT),
+    ];
+    let _ = rustix::event::poll(&mut fds, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Seek, Write};
+
+    fn payload(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    #[test]
+    fn file_to_file_goes_through_a_private_pipe() {
+        let data = payload(3 * CHUNK + 12345);
+        let mut src = tempfile::tempfile().unwrap();
+        src.write_all(&data).unwrap();
+        src.rewind().unwrap();
+        let mut dst = tempfile::tempfile().unwrap();
+        let mut seen = 0;
+        let n = pump(src.as_fd(), dst.as_fd(), &mut |k| seen += k).unwrap();
+        assert_eq!((n, seen), (data.len() as u64, data.len() as u64));
+        dst.rewind().unwrap();
+        let mut copy = Vec::new();
+        dst.read_to_end(&mut copy).unwrap();
+        assert!(copy == data);
+    }
+
+    #[test]
+    fn file_to_socket_and_socket_to_pipe() {
+        let data = payload(2 * CHUNK + 7);
+        let mut src = tempfile::tempfile().unwrap();
+        src.write_all(&data).unwrap();
+        src.rewind().unwrap();
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let sender = std::thread::spawn(move || {
+            let n = pump(src.as_fd(), a.as_fd(), &mut |_| {}).unwrap();
+            drop(a);
+            n
+        });
+        let (pipe_out, pipe_in) = rustix::pipe::pipe().unwrap();
+        let receiver = std::thread::spawn(move || {
+            let n = pump(b.as_fd(), pipe_in.as_fd(), &mut |_| {}).unwrap();
+            drop(pipe_in);
+            n
+        });
+        let mut got = Vec::new();
+        std::fs::File::from(pipe_out).read_to_end(&mut got).unwrap();
+        assert_eq!(sender.join().unwrap(), data.len() as u64);
+        assert_eq!(receiver.join().unwrap(), data.len() as u64);
+        assert!(got == data);
+    }
+
+    #[test]
+    fn empty_input_moves_nothing() {
+        let src = tempfile::tempfile().unwrap();
+        let dst = tempfile::tempfile().unwrap();
+        assert_eq!(pump(src.as_fd(), dst.as_fd(), &mut |_| {}).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_closed_reader_is_a_write_error() {
+        let (pipe_out, pipe_in) = rustix::pipe::pipe().unwrap();
+        drop(pipe_out);
+        let mut src = tempfile::tempfile().unwrap();
+        src.write_all(b"hello").unwrap();
+        src.rewind().unwrap();
+        match pump(src.as_fd(), pipe_in.as_fd(), &mut |_| {}) {
+            Err(PumpError::Write(e)) => assert_eq!(e.kind(), io::ErrorKind::BrokenPipe),
+            other => panic!("expected a broken pipe, got {other:?}"),
+        }
+    }
+}
