@@ -44,7 +44,9 @@ pub enum Error {
     )]
     BindPermission { addr: SocketAddr },
 
-    #[error("connection refused by {host} port {port} (tried {tried}): nothing is listening there; start the server or check the port")]
+    #[error(
+        "connection refused by {host} port {port} (tried {tried}): nothing is listening there; start the server or check the port"
+    )]
     Refused {
         host: String,
         port: u16,
@@ -66,10 +68,14 @@ pub enum Error {
         detail: String,
     },
 
-    #[error("connection with {peer} was reset by the peer: it aborted or crashed, so data in flight may be lost")]
+    #[error(
+        "connection with {peer} was reset by the peer: it aborted or crashed, so data in flight may be lost"
+    )]
     Reset { peer: SocketAddr },
 
-    #[error("{peer} closed the connection before reading everything we sent; the rest of the input was not delivered")]
+    #[error(
+        "{peer} closed the connection before reading everything we sent; the rest of the input was not delivered"
+    )]
     PeerStoppedReading { peer: SocketAddr },
 
     #[error("{context}: {source}")]

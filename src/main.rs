@@ -20,7 +20,14 @@ use sockit::{Error, Result};
 use cli::{Cli, Command, CommonArgs, ConnectArgs, ListenArgs};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => err.exit(), // --help, --version
+        Err(err) => {
+            eprintln!("sockit: {}", one_line(&err));
+            std::process::exit(2);
+        }
+    };
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -31,6 +38,15 @@ fn main() {
     // Exit at once: a relay thread may still be blocked reading a terminal,
     // and waiting for it would hang a session that is over.
     std::process::exit(code);
+}
+
+/// clap's first line ("error: unexpected argument ..."), without its
+/// multi-line usage block, plus where to read more.
+fn one_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    format!("{first}; see 'sockit --help'")
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -72,7 +88,11 @@ fn listen(args: ListenArgs) -> Result<i32> {
     let events = events(common);
     let runtime = runtime()?;
     let counters = Counters::new();
-    let progress = progress(common, &counters, options.mode == Mode::Relay && !options.keep_open);
+    let progress = progress(
+        common,
+        &counters,
+        options.mode == Mode::Relay && !options.keep_open,
+    );
     let ended = runtime.block_on(async {
         let listener = transport::bind_listener(addr, &events)?;
         let listener = tokio::net::TcpListener::from_std(listener)
@@ -80,9 +100,7 @@ fn listen(args: ListenArgs) -> Result<i32> {
         let trigger = signal_trigger()?;
         transport::serve(listener, &options, Arc::clone(&counters), events, trigger).await
     });
-    if let Some(progress) = progress {
-        progress.finish();
-    }
+    finish(runtime, progress);
     Ok(exit_code(ended?, options.keep_open))
 }
 
@@ -100,13 +118,22 @@ fn connect(args: ConnectArgs) -> Result<i32> {
     let progress = progress(common, &counters, true);
     let ended = runtime.block_on(async {
         let trigger = signal_trigger()?;
-        transport::connect::run(&args.host, port, &options, &relay, &counters, &events, &trigger)
-            .await
+        transport::connect::run(
+            &args.host, port, &options, &relay, &counters, &events, &trigger,
+        )
+        .await
     });
+    finish(runtime, progress);
+    Ok(exit_code(ended?, false))
+}
+
+/// Stops the runtime without waiting for its blocking threads (a relay
+/// thread may be blocked reading a terminal forever), then the progress display.
+fn finish(runtime: tokio::runtime::Runtime, progress: Option<Progress>) {
+    runtime.shutdown_background();
     if let Some(progress) = progress {
         progress.finish();
     }
-    Ok(exit_code(ended?, false))
 }
 
 /// 0 for every normal end. A signal that cuts a one-shot transfer short

@@ -7,5 +7,5 @@
 mod port;
 mod resolve;
 
-pub use port::{parse_port, PortUse};
-pub use resolve::{format_addrs, listen_address, resolve, Family};
+pub use port::{PortUse, parse_port};
+pub use resolve::{Family, format_addrs, listen_address, resolve};

@@ -30,10 +30,12 @@ impl Family {
 /// Resolves `host` with the system resolver, keeping the resolver's order and
 /// dropping repeats (getaddrinfo returns one entry per socket type).
 pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>> {
-    let found = (host, port).to_socket_addrs().map_err(|e| Error::UnknownHost {
-        host: host.to_string(),
-        detail: resolver_detail(&e),
-    })?;
+    let found = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::UnknownHost {
+            host: host.to_string(),
+            detail: resolver_detail(&e),
+        })?;
     let mut addrs: Vec<SocketAddr> = Vec::new();
     for addr in found {
         if !addrs.contains(&addr) {

@@ -30,7 +30,10 @@ pub fn describe(event: &Event) -> Option<String> {
             format!("refused {peer}: {cap} clients already connected (--max-conns {cap})")
         }
         Event::AcceptFailed { reason, retry_in } => {
-            format!("accept failed ({reason}); retrying in {} ms", retry_in.as_millis())
+            format!(
+                "accept failed ({reason}); retrying in {} ms",
+                retry_in.as_millis()
+            )
         }
         Event::Resolved { host, addrs } => {
             let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
@@ -108,7 +111,10 @@ mod tests {
             backlog: 16,
         })
         .unwrap();
-        assert!(text.lines().any(|l| l == "listening on [::1]:4242"), "{text}");
+        assert!(
+            text.lines().any(|l| l == "listening on [::1]:4242"),
+            "{text}"
+        );
         assert!(text.contains("0.0.0.0"), "loopback hint missing: {text}");
     }
 

@@ -117,7 +117,11 @@ fn print_lines(counters: &Counters, total: Option<u64>, done: &AtomicBool) {
                 } else {
                     "unknown".into()
                 };
-                line.push_str(&format!(", {} of {}, ETA {eta}", bytes(counters.sent()), bytes(total)));
+                line.push_str(&format!(
+                    ", {} of {}, ETA {eta}",
+                    bytes(counters.sent()),
+                    bytes(total)
+                ));
             }
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }

@@ -6,35 +6,45 @@
 //!
 //! - Terminal injection: peers' bytes are shown escaped (`\x1b`, `\r`, invalid
 //!   UTF-8), so no client can move another's cursor or retitle its window.
-//! - A slow or stuck client: each client has a bounded queue. Senders never
-//!   wait for it; if its queue is full, that client alone is disconnected
-//!   (IRC's "SendQ exceeded"), and the others carry on at full speed.
+//! - A slow or stuck client. Each client has a bounded queue of
+//!   [`QUEUE_PER_CLIENT`] messages. A full queue makes the sender wait, so a
+//!   flood is paced by the slowest reader and no reader loses a line; but a
+//!   client whose connection has taken no bytes for [`STUCK_AFTER`] while its
+//!   queue is full is disconnected (IRC's "SendQ exceeded") and its departure
+//!   announced. A stuck client can therefore delay the room once, by at most
+//!   `STUCK_AFTER`, and never again.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::SendTimeoutError;
 use tokio::task::AbortHandle;
 
 use super::events::{Event, Events, Summary};
 
-/// Messages queued for one client before it counts as stuck.
+/// Messages queued for one client.
 pub const QUEUE_PER_CLIENT: usize = 256;
+/// How long a client with a full queue may take no bytes before it is dropped.
+pub const STUCK_AFTER: Duration = Duration::from_secs(1);
 /// Longer lines are cut and delivered in pieces, so one client cannot make
 /// the broker buffer without bound.
 pub const MAX_LINE: usize = 4096;
 
 type Message = Arc<[u8]>;
 
+#[derive(Clone)]
 struct Member {
     peer: SocketAddr,
     queue: mpsc::Sender<Message>,
-    tasks: Vec<AbortHandle>,
+    /// Milliseconds after the room's origin when its socket last took bytes.
+    last_progress_ms: Arc<AtomicU64>,
+    tasks: Arc<Mutex<Vec<AbortHandle>>>,
 }
 
 /// The set of connected clients. Cloning shares the room.
@@ -42,6 +52,7 @@ struct Member {
 pub struct Room {
     members: Arc<Mutex<HashMap<u64, Member>>>,
     next_id: Arc<AtomicU64>,
+    origin: Instant,
     /// Where the room's transcript goes (the server's stdout), if anywhere.
     transcript: Option<mpsc::Sender<Vec<u8>>>,
     events: Events,
@@ -52,54 +63,60 @@ impl Room {
         Room {
             members: Arc::default(),
             next_id: Arc::default(),
+            origin: Instant::now(),
             transcript,
             events,
         }
     }
 
-    /// Adds a client and serves it until it leaves or is dropped for being slow.
+    fn now_ms(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
+    }
+
+    /// Adds a client and serves it until it leaves or is dropped as stuck.
     pub async fn serve_client(self, stream: TcpStream, peer: SocketAddr) {
         let started = Instant::now();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (queue, pending) = mpsc::channel(QUEUE_PER_CLIENT);
+        let (queue, mut pending) = mpsc::channel::<Message>(QUEUE_PER_CLIENT);
         let (reader, mut writer) = stream.into_split();
-        let received = Arc::new(AtomicU64::new(0));
         let sent = Arc::new(AtomicU64::new(0));
+        let member = Member {
+            peer,
+            queue,
+            last_progress_ms: Arc::new(AtomicU64::new(self.now_ms())),
+            tasks: Arc::default(),
+        };
 
-        let writer_sent = Arc::clone(&sent);
+        let (writer_sent, progress, room) = (
+            Arc::clone(&sent),
+            Arc::clone(&member.last_progress_ms),
+            self.clone(),
+        );
         let write_task = tokio::spawn(async move {
-            let mut pending: mpsc::Receiver<Message> = pending;
             while let Some(message) = pending.recv().await {
                 if writer.write_all(&message).await.is_err() {
                     break;
                 }
                 writer_sent.fetch_add(message.len() as u64, Ordering::Relaxed);
+                progress.store(room.now_ms(), Ordering::Relaxed);
             }
             let _ = writer.shutdown().await;
         });
+        member.tasks.lock().unwrap().push(write_task.abort_handle());
 
         let others = {
             let mut members = self.members.lock().unwrap();
-            let others = members.len();
-            members.insert(
-                id,
-                Member {
-                    peer,
-                    queue: queue.clone(),
-                    tasks: vec![write_task.abort_handle()],
-                },
-            );
-            others
+            members.insert(id, member.clone());
+            members.len() - 1
         };
-        let _ = queue.try_send(Arc::from(
+        let _ = member.queue.try_send(Arc::from(
             format!("* you are {peer}; {others} other(s) here\n").into_bytes(),
         ));
-        drop(queue);
-        self.announce(id, format!("* {peer} joined\n"));
+        self.broadcast(id, format!("* {peer} joined\n")).await;
 
-        let reader_room = self.clone();
-        let reader_received = Arc::clone(&received);
+        let room = self.clone();
         let read_task = tokio::spawn(async move {
+            let mut received = 0u64;
             let mut lines = BufReader::new(reader);
             let mut line = Vec::with_capacity(256);
             loop {
@@ -108,65 +125,101 @@ impl Room {
                 match limited.read_until(b'\n', &mut line).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        reader_received.fetch_add(n as u64, Ordering::Relaxed);
-                        let text = format!("[{peer}] {}\n", escape_line(&line));
-                        reader_room.announce(id, text);
+                        received += n as u64;
+                        room.broadcast(id, format!("[{peer}] {}\n", escape_line(&line)))
+                            .await;
                     }
                 }
             }
+            received
         });
-        if let Some(member) = self.members.lock().unwrap().get_mut(&id) {
-            member.tasks.push(read_task.abort_handle());
-        }
-        let _ = read_task.await;
+        member.tasks.lock().unwrap().push(read_task.abort_handle());
+        // Aborted (dropped as stuck) counts as having received nothing more.
+        let received = read_task.await.unwrap_or_default();
 
-        // The client closed its side (or was dropped): leaving the room drops
-        // its queue, so the writer sends what is left, then FIN.
-        if self.members.lock().unwrap().remove(&id).is_some() {
-            self.announce(id, format!("* {peer} left\n"));
+        // The client closed its side: leaving the room drops its queue, so
+        // the writer sends what is left, then FIN.
+        let left = self.members.lock().unwrap().remove(&id).is_some();
+        drop(member);
+        if left {
+            self.broadcast(id, format!("* {peer} left\n")).await;
         }
         let _ = write_task.await;
         self.events.emit(Event::Closed {
             peer,
             summary: Summary {
-                received: received.load(Ordering::Relaxed),
+                received,
                 sent: sent.load(Ordering::Relaxed),
                 duration: started.elapsed(),
             },
         });
     }
 
-    /// Queues `text` for every member but `from`. Members whose queue is
-    /// full are disconnected, and their departure is announced in turn.
-    fn announce(&self, from: u64, text: String) {
-        let message: Message = Arc::from(text.into_bytes());
-        if let Some(transcript) = &self.transcript {
-            // The transcript is best effort: a slow stdout must not stall the room.
-            let _ = transcript.try_send(message.to_vec());
-        }
-        let mut dropped = Vec::new();
-        {
-            let mut members = self.members.lock().unwrap();
-            members.retain(|id, member| {
-                let full = *id != from
-                    && matches!(
-                        member.queue.try_send(Arc::clone(&message)),
-                        Err(mpsc::error::TrySendError::Full(_))
-                    );
-                if full {
-                    member.tasks.iter().for_each(AbortHandle::abort);
-                    dropped.push((*id, member.peer));
+    /// Delivers `text` to every member but `from`, waiting for room in
+    /// queues that are full but moving, and dropping members that are stuck.
+    async fn broadcast(&self, from: u64, text: String) {
+        let mut announcements = vec![(from, text)];
+        while let Some((from, text)) = announcements.pop() {
+            let message: Message = Arc::from(text.into_bytes());
+            if let Some(transcript) = &self.transcript {
+                // Best effort: a slow stdout must not stall the room.
+                let _ = transcript.try_send(message.to_vec());
+            }
+            let recipients: Vec<(u64, Member)> = {
+                let members = self.members.lock().unwrap();
+                let others = members.iter().filter(|(id, _)| **id != from);
+                others.map(|(id, m)| (*id, m.clone())).collect()
+            };
+            for (id, member) in recipients {
+                if !self.deliver(&member, &message).await && self.expel(id) {
+                    self.events.emit(Event::SlowClientDropped {
+                        peer: member.peer,
+                        queued: QUEUE_PER_CLIENT,
+                    });
+                    announcements.push((
+                        id,
+                        format!(
+                            "* {} left (too slow: {QUEUE_PER_CLIENT} messages queued)\n",
+                            member.peer
+                        ),
+                    ));
                 }
-                !full
-            });
+            }
         }
-        for (id, peer) in dropped {
-            self.events.emit(Event::SlowClientDropped {
-                peer,
-                queued: QUEUE_PER_CLIENT,
-            });
-            self.announce(id, format!("* {peer} left (too slow: {QUEUE_PER_CLIENT} messages queued)\n"));
+    }
+
+    /// Queues `message` for `member`; false if the member is stuck.
+    async fn deliver(&self, member: &Member, message: &Message) -> bool {
+        loop {
+            match member
+                .queue
+                .send_timeout(Arc::clone(message), STUCK_AFTER)
+                .await
+            {
+                Ok(()) | Err(SendTimeoutError::Closed(_)) => return true,
+                Err(SendTimeoutError::Timeout(_)) => {
+                    let last = member.last_progress_ms.load(Ordering::Relaxed);
+                    let idle = Duration::from_millis(self.now_ms().saturating_sub(last));
+                    if idle >= STUCK_AFTER {
+                        return false;
+                    }
+                }
+            }
         }
+    }
+
+    /// Removes a member and stops its tasks; false if it was already gone.
+    fn expel(&self, id: u64) -> bool {
+        let Some(member) = self.members.lock().unwrap().remove(&id) else {
+            return false;
+        };
+        member
+            .tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .for_each(AbortHandle::abort);
+        true
     }
 }
 
@@ -204,7 +257,10 @@ mod tests {
         assert_eq!(escape_line(b"hi\r\n"), "hi");
         assert_eq!(escape_line(b"\x1b[2Jgone\n"), "\\x1b[2Jgone");
         assert_eq!(escape_line(b"bell\x07 tab\tok"), "bell\\x07 tab\tok");
-        assert_eq!(escape_line("caf\u{e9} \u{9b}1m".as_bytes()), "caf\u{e9} \\u{9b}1m");
+        assert_eq!(
+            escape_line("caf\u{e9} \u{9b}1m".as_bytes()),
+            "caf\u{e9} \\u{9b}1m"
+        );
         assert_eq!(escape_line(b"\xff\xfe"), "\\xff\\xfe");
     }
 

@@ -94,7 +94,8 @@ fn explain(
     timeout: Option<Duration>,
 ) -> Error {
     let tried = format_addrs(addrs);
-    let refused = |f: &Failure| matches!(f, Failure::Io(e) if e.kind() == ErrorKind::ConnectionRefused);
+    let refused =
+        |f: &Failure| matches!(f, Failure::Io(e) if e.kind() == ErrorKind::ConnectionRefused);
     let timed_out = |f: &Failure| matches!(f, Failure::TimedOut);
     let (host, port) = (host.to_string(), port);
     if failures.iter().all(|(_, f)| refused(f)) {
@@ -134,7 +135,10 @@ pub async fn run(
         stream = connect(host, port, options, events) => stream?,
         stop = shutdown.wait() => return Ok(super::ServeEnd::Stopped(stop)),
     };
-    let peer = stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], port)));
+    counters.restart();
+    let peer = stream
+        .peer_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], port)));
     let ended = super::relay_stdio(stream, relay_options, counters, events, &mut shutdown).await;
     events.emit(Event::Closed {
         peer,

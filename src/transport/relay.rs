@@ -29,7 +29,9 @@ use crate::error::{Error, Result};
 /// Byte counts shared with whoever watches the transfer (progress, summary).
 #[derive(Debug)]
 pub struct Counters {
-    started: Instant,
+    origin: Instant,
+    /// Milliseconds after `origin` when the session started (see `restart`).
+    started_ms: AtomicU64,
     sent: AtomicU64,
     received: AtomicU64,
     /// Milliseconds after `started` when a byte last moved either way.
@@ -39,7 +41,8 @@ pub struct Counters {
 impl Counters {
     pub fn new() -> Arc<Self> {
         Arc::new(Counters {
-            started: Instant::now(),
+            origin: Instant::now(),
+            started_ms: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
             last_activity_ms: AtomicU64::new(0),
@@ -54,8 +57,23 @@ impl Counters {
         self.received.load(Ordering::Relaxed)
     }
 
+    /// Time since the session started.
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        self.origin.elapsed().saturating_sub(Duration::from_millis(
+            self.started_ms.load(Ordering::Relaxed),
+        ))
+    }
+
+    /// Starts the clock again, for counters created before the connection
+    /// existed (a listener's, created before its client arrives).
+    pub fn restart(&self) {
+        let now = self.now_ms();
+        self.started_ms.store(now, Ordering::Relaxed);
+        self.last_activity_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
     }
 
     pub fn summary(&self) -> Summary {
@@ -68,15 +86,15 @@ impl Counters {
 
     fn add(&self, counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
-        let now = self.started.elapsed().as_millis() as u64;
-        self.last_activity_ms.store(now, Ordering::Relaxed);
+        self.last_activity_ms
+            .store(self.now_ms(), Ordering::Relaxed);
     }
 
     fn idle_for(&self) -> Duration {
-        let now = self.started.elapsed();
-        now.saturating_sub(Duration::from_millis(
-            self.last_activity_ms.load(Ordering::Relaxed),
-        ))
+        Duration::from_millis(
+            self.now_ms()
+                .saturating_sub(self.last_activity_ms.load(Ordering::Relaxed)),
+        )
     }
 }
 
@@ -175,9 +193,9 @@ where
     let mut input_done = false;
     let mut peer_done = false;
     let mut peer_stopped_reading = false;
-    let tick = options
-        .idle_timeout
-        .map_or(Duration::from_secs(3600), |t| t.min(Duration::from_millis(100)));
+    let tick = options.idle_timeout.map_or(Duration::from_secs(3600), |t| {
+        t.min(Duration::from_millis(100))
+    });
     while !(input_done && peer_done) {
         let finished = match done.recv_timeout(tick) {
             Ok(finished) => finished,

@@ -179,6 +179,7 @@ async fn serve_one_relay(
         stop = shutdown.wait() => return Ok(stopped(stop, &events)),
     };
     drop(listener);
+    counters.restart();
     events.emit(Event::Accepted { peer, active: 1 });
     let result = relay_stdio(stream, &options.relay, &counters, &events, &mut shutdown).await;
     events.emit(Event::Closed {

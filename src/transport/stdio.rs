@@ -47,7 +47,11 @@ pub fn write_chunks<W: Write + Send + 'static>(
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(QUEUE);
     std::thread::spawn(move || {
         while let Some(chunk) = rx.blocking_recv() {
-            if output.write_all(&chunk).and_then(|_| output.flush()).is_err() {
+            if output
+                .write_all(&chunk)
+                .and_then(|_| output.flush())
+                .is_err()
+            {
                 trigger.fire(Stop::OutputClosed);
                 break;
             }

@@ -1,0 +1,228 @@
+//! Running the real binary: a listener whose address we learn from its `-v`
+//! narration, bounded waits, payloads and checksums.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+pub fn sockit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sockit"))
+}
+
+/// A `sockit listen -v ...` process and everything it has said on stderr.
+pub struct Listener {
+    pub child: Child,
+    pub addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Listener {
+    /// Starts `sockit listen -v ARGS...` and waits for its `listening on` line.
+    /// `stdin` and `stdout` are what the listener relays.
+    pub fn start(args: &[&str], stdin: Stdio, stdout: Stdio) -> Listener {
+        let mut child = sockit()
+            .arg("listen")
+            .arg("-v")
+            .args(args)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sockit listen");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().unwrap();
+        let log = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.parse::<SocketAddr>().expect("listening address"));
+                }
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", stderr.lock().unwrap()));
+        Listener {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    pub fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `needle`, for at most `secs`.
+    pub fn wait_for(&self, needle: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = self.stderr();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {secs}s for {needle:?}; stderr:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn wait(&mut self, secs: u64) -> ExitStatus {
+        wait_child(&mut self.child, secs)
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for a child for at most `secs`, killing it (and failing) after that.
+pub fn wait_child(child: &mut Child, secs: u64) -> ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not exit within {secs}s", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs a command to completion within `secs`, returning status, stdout, stderr.
+/// Its stdin is whatever the command was given (the parent's by default).
+pub fn run(cmd: &mut Command, secs: u64) -> (ExitStatus, Vec<u8>, String) {
+    run_io(cmd, None, secs)
+}
+
+/// Like [`run`], with `input` written to the command's stdin, then closed.
+pub fn run_with_input(cmd: &mut Command, input: &[u8], secs: u64) -> (ExitStatus, Vec<u8>, String) {
+    cmd.stdin(Stdio::piped());
+    run_io(cmd, Some(input), secs)
+}
+
+fn run_io(cmd: &mut Command, input: Option<&[u8]>, secs: u64) -> (ExitStatus, Vec<u8>, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(input) = input {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = String::new();
+        let _ = err.read_to_string(&mut buf);
+        buf
+    });
+    let status = wait_child(&mut child, secs);
+    (
+        status,
+        out_reader.join().unwrap(),
+        err_reader.join().unwrap(),
+    )
+}
+
+/// A port that was free a moment ago, for peers that cannot bind port 0
+/// themselves and tell us the result (nc -l, socat).
+pub fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Deterministic bytes that no compression or pattern could fake.
+pub fn payload(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+pub fn write_payload(dir: &Path, name: &str, len: usize, seed: u64) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, payload(len, seed)).unwrap();
+    path
+}
+
+pub fn sha256_file(path: &Path) -> String {
+    let mut file = std::fs::File::open(path).unwrap();
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).unwrap();
+    format!("{:x}", hasher.finalize())
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+pub fn file_stdin(path: &Path) -> Stdio {
+    Stdio::from(std::fs::File::open(path).unwrap())
+}
+
+pub fn file_stdout(path: &Path) -> Stdio {
+    Stdio::from(std::fs::File::create(path).unwrap())
+}
+
+/// Fails the test, with the fix, when a peer program is not installed:
+/// a skipped interop test would pass without proving anything.
+pub fn require(program: &str, package: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{program} is missing: apt-get install {package} (.ci/run does)"
+    );
+}

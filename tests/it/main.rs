@@ -1,0 +1,11 @@
+//! Integration tests: the real `sockit` binary over real loopback sockets,
+//! against real peers (netcat-openbsd, socat, python3). One module per feature.
+
+mod helpers;
+
+mod chat;
+mod echo;
+mod errors;
+mod interop;
+mod keep_open;
+mod relay;
