@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Echo servers under many concurrent connections, in one run:
+#   sockit listen -k --echo                        at CONNS (10,000) and PEER_CONNS
+#   socat TCP-LISTEN:...,fork EXEC:/bin/cat        at PEER_CONNS
+#   ncat -k --max-conns N --exec /bin/cat          at PEER_CONNS
+# The peers fork one or two processes per client, so they run at PEER_CONNS
+# (1,000 by default) rather than 10,000, which would mean 20,000 processes.
+# The load generator (examples/loadgen.rs) holds all connections open, then
+# plays ping-pong with 64-byte messages on every one for SECS seconds.
+#
+#   bench/echo_load.sh
+#   CONNS=2000 PEER_CONNS=200 SECS=3 bench/echo_load.sh
+#
+# Needs: socat, ncat, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONNS=${CONNS:-10000}
+PEER_CONNS=${PEER_CONNS:-1000}
+SECS=${SECS:-5}
+cargo build --release --quiet --bin sockit --example loadgen
+SOCKIT=$PWD/target/release/sockit
+LOADGEN=$PWD/target/release/examples/loadgen
+ulimit -n "$(ulimit -Hn)"
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_listen() {
+  for _ in $(seq 300); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.01; done
+  echo "nothing listens on $1" >&2; return 1
+}
+
+run() { # label conns server-command-with-PORT
+  local label=$1 conns=$2 cmd=$3 port pid
+  port=$(free_port)
+  ${cmd//PORT/$port} < /dev/null > /dev/null 2>&1 &
+  pid=$!
+  wait_listen "$port"
+  printf '%-26s ' "$label"
+  "$LOADGEN" "127.0.0.1:$port" --conns "$conns" --secs "$SECS" --size 64 --pid "$pid"
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pkill -P "$pid" 2>/dev/null || true
+  sleep 1 # let TIME_WAIT sockets and forked children go
+}
+
+echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F); $SECS s of ping-pong, 64-byte messages"
+run "sockit -k --echo" "$CONNS" "$SOCKIT listen -k --echo 127.0.0.1 PORT"
+run "sockit -k --echo" "$PEER_CONNS" "$SOCKIT listen -k --echo 127.0.0.1 PORT"
+run "socat fork EXEC:cat" "$PEER_CONNS" "socat TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr,fork,backlog=4096 EXEC:/bin/cat"
+run "ncat -k --exec /bin/cat" "$PEER_CONNS" "ncat -k --max-conns $PEER_CONNS -l 127.0.0.1 PORT --exec /bin/cat"

@@ -1,0 +1,247 @@
+//! Load generator for echo servers: `sockit listen -k --echo`, and the peers
+//! it is compared with (`socat ... fork EXEC:cat`, `ncat -k --exec /bin/cat`).
+//!
+//! It opens CONNS connections (at most 256 handshakes in flight), holds them
+//! all open, then for SECS seconds every connection plays ping-pong: send one
+//! SIZE-byte message naming the connection and its sequence number, wait for
+//! exactly that echo, repeat. Everything is bounded: the connection count,
+//! the duration, and a 10 s timeout on every wait.
+//!
+//!     cargo run --release --example loadgen -- 127.0.0.1:7000 --conns 10000 --secs 10 --pid PID
+//!
+//! Prints one line of `key=value` figures: connections made, failures,
+//! messages per second, p50/p99 round-trip latency, and the resident memory
+//! of the server's process tree (PID and its descendants) with all
+//! connections open, plus the main process's peak (VmHWM).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Config {
+    target: SocketAddr,
+    conns: usize,
+    secs: f64,
+    size: usize,
+    pid: Option<u32>,
+}
+
+fn parse() -> Result<Config, String> {
+    let mut args = std::env::args().skip(1);
+    let target = args
+        .next()
+        .ok_or("usage: loadgen ADDR:PORT [--conns N] [--secs S] [--size B] [--pid PID]")?
+        .parse()
+        .map_err(|e| format!("bad address: {e}"))?;
+    let mut config = Config {
+        target,
+        conns: 1000,
+        secs: 5.0,
+        size: 64,
+        pid: None,
+    };
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = |e: std::num::ParseIntError| format!("{flag}: {e}");
+        match flag.as_str() {
+            "--conns" => config.conns = value.parse().map_err(bad)?,
+            "--secs" => config.secs = value.parse().map_err(|e| format!("--secs: {e}"))?,
+            "--size" => config.size = value.parse().map_err(bad)?,
+            "--pid" => config.pid = Some(value.parse().map_err(bad)?),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    if config.size < 16 {
+        return Err("--size must be at least 16 bytes".into());
+    }
+    Ok(config)
+}
+
+#[derive(Default)]
+struct Outcome {
+    connected: bool,
+    failure: Option<String>,
+    latencies_us: Vec<u32>,
+}
+
+async fn client(
+    id: usize,
+    config: Arc<Config>,
+    handshakes: Arc<Semaphore>,
+    attempted: mpsc::UnboundedSender<()>,
+    mut go: watch::Receiver<Option<Instant>>,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    let permit = handshakes.acquire().await;
+    let stream = tokio::time::timeout(WAIT, TcpStream::connect(config.target)).await;
+    drop(permit);
+    let _ = attempted.send(());
+    let mut stream = match stream {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            outcome.failure = Some(format!("connect: {e}"));
+            return outcome;
+        }
+        Err(_) => {
+            outcome.failure = Some("connect: timed out".into());
+            return outcome;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    outcome.connected = true;
+    // Hold the connection until every client has connected.
+    let deadline = loop {
+        if let Some(deadline) = *go.borrow_and_update() {
+            break deadline;
+        }
+        if go.changed().await.is_err() {
+            return outcome;
+        }
+    };
+    let mut message = vec![b'.'; config.size];
+    let mut echo = vec![0u8; config.size];
+    let mut seq = 0u64;
+    while Instant::now() < deadline {
+        let tag = format!("{id:08}:{seq:07}");
+        message[..tag.len()].copy_from_slice(tag.as_bytes());
+        let sent = Instant::now();
+        let round = async {
+            stream.write_all(&message).await?;
+            stream.read_exact(&mut echo).await?;
+            Ok::<_, std::io::Error>(())
+        };
+        match tokio::time::timeout(WAIT, round).await {
+            Ok(Ok(())) if echo == message => {}
+            Ok(Ok(())) => {
+                outcome.failure = Some("echo did not match".into());
+                return outcome;
+            }
+            Ok(Err(e)) => {
+                outcome.failure = Some(format!("exchange: {e}"));
+                return outcome;
+            }
+            Err(_) => {
+                outcome.failure = Some("exchange: timed out".into());
+                return outcome;
+            }
+        }
+        outcome
+            .latencies_us
+            .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        seq += 1;
+    }
+    outcome
+}
+
+/// Resident memory of `pid` and all its descendants, in KiB.
+fn tree_rss_kib(pid: u32) -> u64 {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) {
+                // The field after the ")" that closes the command name: state, ppid.
+                if let Some(rest) = stat.rsplit(')').next() {
+                    let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+                    parents.push((child, ppid.unwrap_or(0)));
+                }
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        i += 1;
+    }
+    tree.iter().map(|p| status_kib(*p, "VmRSS:")).sum()
+}
+
+fn status_kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let config = match parse() {
+        Ok(config) => Arc::new(config),
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(2);
+        }
+    };
+    sockit::sys::raise_open_file_limit();
+    let handshakes = Arc::new(Semaphore::new(256));
+    let (go, ready) = watch::channel(None);
+    let (attempted, mut attempts) = mpsc::unbounded_channel();
+    let connecting = Instant::now();
+    let tasks: Vec<_> = (0..config.conns)
+        .map(|id| {
+            tokio::spawn(client(
+                id,
+                Arc::clone(&config),
+                Arc::clone(&handshakes),
+                attempted.clone(),
+                ready.clone(),
+            ))
+        })
+        .collect();
+    for _ in 0..config.conns {
+        attempts.recv().await;
+    }
+    let connect_secs = connecting.elapsed().as_secs_f64();
+    let held_rss = config.pid.map(tree_rss_kib).unwrap_or(0);
+    let started = Instant::now();
+    let _ = go.send(Some(started + Duration::from_secs_f64(config.secs)));
+    let mut connected = 0;
+    let mut failures = Vec::new();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let outcome = task.await.unwrap_or_default();
+        connected += usize::from(outcome.connected);
+        failures.extend(outcome.failure);
+        latencies.extend(outcome.latencies_us);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let peak = config.pid.map(|p| status_kib(p, "VmHWM:")).unwrap_or(0);
+    latencies.sort_unstable();
+    println!(
+        "conns={} connected={} failures={} messages={} msgs_per_s={:.0} p50_us={} p99_us={} connect_s={:.2} server_tree_rss_kib={} server_peak_rss_kib={}",
+        config.conns,
+        connected,
+        failures.len(),
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        connect_secs,
+        held_rss,
+        peak
+    );
+    if let Some(first) = failures.first() {
+        eprintln!("loadgen: first failure: {first}");
+    }
+}
