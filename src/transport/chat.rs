@@ -27,6 +27,7 @@ use tokio::sync::mpsc::error::SendTimeoutError;
 use tokio::task::AbortHandle;
 
 use super::events::{Event, Events, Summary};
+use super::stdio::Output;
 
 /// Messages queued for one client.
 pub const QUEUE_PER_CLIENT: usize = 256;
@@ -54,12 +55,12 @@ pub struct Room {
     next_id: Arc<AtomicU64>,
     origin: Instant,
     /// Where the room's transcript goes (the server's stdout), if anywhere.
-    transcript: Option<mpsc::Sender<Vec<u8>>>,
+    transcript: Option<Output>,
     events: Events,
 }
 
 impl Room {
-    pub fn new(transcript: Option<mpsc::Sender<Vec<u8>>>, events: Events) -> Self {
+    pub fn new(transcript: Option<Output>, events: Events) -> Self {
         Room {
             members: Arc::default(),
             next_id: Arc::default(),
@@ -163,7 +164,7 @@ impl Room {
             let message: Message = Arc::from(text.into_bytes());
             if let Some(transcript) = &self.transcript {
                 // Best effort: a slow stdout must not stall the room.
-                let _ = transcript.try_send(message.to_vec());
+                transcript.try_write(message.to_vec());
             }
             let recipients: Vec<(u64, Member)> = {
                 let members = self.members.lock().unwrap();

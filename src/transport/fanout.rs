@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::events::{Event, Events, Summary};
+use super::stdio::Output;
 
 const QUEUE_PER_CLIENT: usize = 8;
 const CHUNK: usize = 16 * 1024;
@@ -33,12 +34,12 @@ struct Clients {
 pub struct Fanout {
     clients: Arc<Mutex<Clients>>,
     next_id: Arc<AtomicU64>,
-    output: mpsc::Sender<Vec<u8>>,
+    output: Output,
 }
 
 impl Fanout {
     /// Starts distributing `input` to the clients that will join.
-    pub fn start(mut input: mpsc::Receiver<Arc<[u8]>>, output: mpsc::Sender<Vec<u8>>) -> Self {
+    pub fn start(mut input: mpsc::Receiver<Arc<[u8]>>, output: Output) -> Self {
         let fanout = Fanout {
             clients: Arc::default(),
             next_id: Arc::default(),
@@ -91,7 +92,7 @@ impl Fanout {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     received += n as u64;
-                    if self.output.send(buf[..n].to_vec()).await.is_err() {
+                    if self.output.write(buf[..n].to_vec()).await.is_err() {
                         break;
                     }
                 }

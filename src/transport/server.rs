@@ -20,7 +20,7 @@ use super::events::{Event, Events};
 use super::fanout::Fanout;
 use super::relay::{Counters, RelayEnd, RelayOptions, relay};
 use super::shutdown::{Shutdown, Stop, Trigger};
-use super::stdio::{read_chunks, write_chunks};
+use super::stdio::{Output, read_chunks};
 use crate::error::{Error, Result};
 
 /// What each client gets.
@@ -70,17 +70,27 @@ pub async fn serve(
     if options.mode == Mode::Relay && !options.keep_open {
         return serve_one_relay(listener, options, counters, events, shutdown).await;
     }
+    let output = Output::start(std::io::stdout(), trigger.clone());
     let service = match options.mode {
         Mode::Echo => Service::Echo,
-        Mode::Chat => Service::Chat(Room::new(
-            Some(write_chunks(std::io::stdout(), trigger.clone())),
-            events.clone(),
-        )),
-        Mode::Relay => Service::Fanout(Fanout::start(
-            read_chunks(std::io::stdin()),
-            write_chunks(std::io::stdout(), trigger.clone()),
-        )),
+        Mode::Chat => Service::Chat(Room::new(Some(output.clone()), events.clone())),
+        Mode::Relay => {
+            Service::Fanout(Fanout::start(read_chunks(std::io::stdin()), output.clone()))
+        }
     };
+    let ended = accept_loop(listener, options, service, &events, &mut shutdown).await;
+    // What clients sent before the stop is on its way to stdout: let it land.
+    output.flush(Duration::from_secs(2)).await;
+    Ok(ended)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    options: &ServeOptions,
+    service: Service,
+    events: &Events,
+    shutdown: &mut Shutdown,
+) -> ServeEnd {
     let limit = options.max_conns.map(|n| Arc::new(Semaphore::new(n)));
     let active = Arc::new(AtomicUsize::new(0));
     // Dropping the set at the end aborts every client task: that is the shutdown.
@@ -90,7 +100,7 @@ pub async fn serve(
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            stop = shutdown.wait() => return Ok(stopped(stop, &events)),
+            stop = shutdown.wait() => return stopped(stop, events),
             // Reap finished clients so the set does not grow without bound.
             Some(_) = clients.join_next(), if !clients.is_empty() => continue,
         };
@@ -106,7 +116,7 @@ pub async fn serve(
                 });
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    stop = shutdown.wait() => return Ok(stopped(stop, &events)),
+                    stop = shutdown.wait() => return stopped(stop, events),
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(1));
                 continue;
@@ -142,8 +152,8 @@ pub async fn serve(
         if !options.keep_open {
             drop(listener);
             tokio::select! {
-                _ = clients.join_next() => return Ok(ServeEnd::Served),
-                stop = shutdown.wait() => return Ok(stopped(stop, &events)),
+                _ = clients.join_next() => return ServeEnd::Served,
+                stop = shutdown.wait() => return stopped(stop, events),
             }
         }
     }

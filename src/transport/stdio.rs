@@ -8,7 +8,9 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
 
 use super::shutdown::{Stop, Trigger};
 
@@ -37,25 +39,71 @@ pub fn read_chunks<R: Read + Send + 'static>(mut input: R) -> mpsc::Receiver<Arc
     rx
 }
 
-/// Starts a thread that writes what it is sent to `output`, flushing each
-/// chunk. If the reader of `output` goes away, `trigger` fires
-/// [`Stop::OutputClosed`].
-pub fn write_chunks<W: Write + Send + 'static>(
-    mut output: W,
-    trigger: Trigger,
-) -> mpsc::Sender<Vec<u8>> {
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(QUEUE);
-    std::thread::spawn(move || {
-        while let Some(chunk) = rx.blocking_recv() {
-            if output
-                .write_all(&chunk)
-                .and_then(|_| output.flush())
-                .is_err()
-            {
-                trigger.fire(Stop::OutputClosed);
-                break;
+enum Job {
+    Write(Vec<u8>),
+    /// Answered once everything queued before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
+/// A handle to the stdout-writing thread; cloning shares the thread.
+#[derive(Clone)]
+pub struct Output(mpsc::Sender<Job>);
+
+/// The writer is gone: stdout's reader closed it.
+#[derive(Debug)]
+pub struct OutputClosed;
+
+impl Output {
+    /// Starts a thread that writes what it is sent to `output`, flushing each
+    /// chunk. If the reader of `output` goes away, `trigger` fires
+    /// [`Stop::OutputClosed`].
+    pub fn start<W: Write + Send + 'static>(mut output: W, trigger: Trigger) -> Output {
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        std::thread::spawn(move || {
+            while let Some(job) = rx.blocking_recv() {
+                match job {
+                    Job::Write(chunk) => {
+                        if output
+                            .write_all(&chunk)
+                            .and_then(|_| output.flush())
+                            .is_err()
+                        {
+                            trigger.fire(Stop::OutputClosed);
+                            break;
+                        }
+                    }
+                    Job::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
             }
-        }
-    });
-    tx
+        });
+        Output(tx)
+    }
+
+    /// Queues `chunk`, waiting while the queue is full (backpressure).
+    pub async fn write(&self, chunk: Vec<u8>) -> Result<(), OutputClosed> {
+        self.0
+            .send(Job::Write(chunk))
+            .await
+            .map_err(|_| OutputClosed)
+    }
+
+    /// Queues `chunk` unless the queue is full, for output that may be lost
+    /// rather than slow anyone down.
+    pub fn try_write(&self, chunk: Vec<u8>) {
+        let _ = self.0.try_send(Job::Write(chunk));
+    }
+
+    /// Waits, at most `limit`, until everything queued so far is written:
+    /// a server that stops must not lose what clients already sent.
+    pub async fn flush(&self, limit: Duration) {
+        let (done, written) = oneshot::channel();
+        let flushed = async {
+            if self.0.send(Job::Flush(done)).await.is_ok() {
+                let _ = written.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, flushed).await;
+    }
 }

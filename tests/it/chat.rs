@@ -83,7 +83,7 @@ fn a_stuck_client_never_stalls_the_others() {
     reader.line();
 
     let line = format!("{}\n", "x".repeat(3000));
-    let count = 3000;
+    let count = 5000;
     let started = Instant::now();
     let sender = {
         let mut stream = talker.stream.try_clone().unwrap();

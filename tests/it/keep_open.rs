@@ -130,12 +130,13 @@ fn keep_open_relay_fans_stdin_out_and_collects_clients() {
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"to everyone\n");
     }
+    let (a_name, b_name) = (a.local_addr().unwrap(), b.local_addr().unwrap());
     a.write_all(b"from a\n").unwrap();
     a.shutdown(Shutdown::Write).unwrap();
-    listener.wait_for("closed", 10);
+    listener.wait_for(&format!("closed {a_name}: received 7 B, sent 12 B"), 10);
     b.write_all(b"from b\n").unwrap();
     b.shutdown(Shutdown::Write).unwrap();
-    let log = listener.wait_for("sent 12 B", 10);
+    let log = listener.wait_for(&format!("closed {b_name}: received 7 B, sent 12 B"), 10);
     // Both sessions closed, yet the server keeps listening.
     let c = TcpStream::connect(listener.addr).unwrap();
     drop(c);
