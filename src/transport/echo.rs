@@ -68,3 +68,25 @@ async fn echo(stream: &TcpStream, summary: &mut Summary) -> std::io::Result<()> 
         unsent.extend_from_slice(&chunk[written..n]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chunk must not live inside the future, or every idle client
+    /// would cost 16 KiB: 160 MiB for 10,000 of them.
+    #[tokio::test]
+    async fn an_idle_client_costs_less_than_its_chunk() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let peer = client.local_addr().unwrap();
+        let served = serve_client(client, peer, Events::none());
+        assert!(
+            std::mem::size_of_val(&served) < CHUNK / 4,
+            "{} bytes per client",
+            std::mem::size_of_val(&served)
+        );
+    }
+}
