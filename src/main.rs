@@ -3,7 +3,6 @@
 
 mod cli;
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use clap::Parser;
 use sockit::addr::{Family, PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
 use sockit::transport::{
-    self, ConnectOptions, Counters, Events, Mode, RelayOptions, ServeEnd, ServeOptions, Stop,
+    self, ConnectOptions, Counters, Events, Mode, RelayOptions, ServeOptions, SessionEnd, Stop,
     Trigger,
 };
 use sockit::{Error, Result};
@@ -139,9 +138,9 @@ fn finish(runtime: tokio::runtime::Runtime, progress: Option<Progress>) {
 /// 0 for every normal end. A signal that cuts a one-shot transfer short
 /// gives the shell's 128+N, so scripts can tell an incomplete copy; for a
 /// keep-open server a signal is the normal way to stop, hence 0.
-fn exit_code(ended: ServeEnd, keep_open: bool) -> i32 {
+fn exit_code(ended: SessionEnd, keep_open: bool) -> i32 {
     match ended {
-        ServeEnd::Stopped(Stop::Signal(signal)) if !keep_open => match signal {
+        SessionEnd::Stopped(Stop::Signal(signal)) if !keep_open => match signal {
             "SIGTERM" => 143,
             _ => 130,
         },
@@ -192,31 +191,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn signal_trigger() -> Result<Trigger> {
-    let (trigger, _) = transport::shutdown::channel();
+    let trigger = Trigger::new();
     trigger
         .on_signals()
         .map_err(|e| Error::io("installing signal handlers", e))?;
     Ok(trigger)
 }
 
-/// A progress display when asked for, or when stderr is a terminal and
-/// stdin is a file whose size gives the bar its end.
 fn progress(common: &CommonArgs, counters: &Arc<Counters>, applies: bool) -> Option<Progress> {
-    let total = stdin_size();
-    let automatic = total.is_some() && std::io::stderr().is_terminal();
-    (applies && (common.progress || automatic))
-        .then(|| Progress::start(Arc::clone(counters), total))
-}
-
-fn stdin_size() -> Option<u64> {
-    use std::io::Seek;
-    use std::os::fd::AsFd;
-    let stdin = std::io::stdin();
-    let file = std::fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?);
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
+    if applies {
+        Progress::for_stdin(Arc::clone(counters), common.progress)
+    } else {
+        None
     }
-    let offset = (&file).stream_position().unwrap_or(0);
-    Some(meta.len().saturating_sub(offset))
 }

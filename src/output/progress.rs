@@ -41,6 +41,15 @@ impl Progress {
         }
     }
 
+    /// A display for a transfer of the process's stdin: when `forced`, or
+    /// automatically when stderr is a terminal and stdin is a file, whose
+    /// size gives the bar its end.
+    pub fn for_stdin(counters: Arc<Counters>, forced: bool) -> Option<Progress> {
+        let total = stdin_size();
+        let automatic = total.is_some() && std::io::stderr().is_terminal();
+        (forced || automatic).then(|| Progress::start(counters, total))
+    }
+
     /// Stops the display after drawing the final figures.
     pub fn finish(mut self) {
         self.stop();
@@ -131,4 +140,18 @@ fn print_lines(counters: &Counters, total: Option<u64>, done: &AtomicBool) {
         ticks += 1;
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// What is left to read of stdin, when it is a regular file.
+fn stdin_size() -> Option<u64> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let file = std::fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let offset = (&file).stream_position().unwrap_or(0);
+    Some(meta.len().saturating_sub(offset))
 }

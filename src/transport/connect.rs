@@ -129,11 +129,11 @@ pub async fn run(
     counters: &std::sync::Arc<super::Counters>,
     events: &Events,
     trigger: &super::Trigger,
-) -> Result<super::ServeEnd> {
+) -> Result<super::SessionEnd> {
     let mut shutdown = trigger.subscribe();
     let stream = tokio::select! {
         stream = connect(host, port, options, events) => stream?,
-        stop = shutdown.wait() => return Ok(super::ServeEnd::Stopped(stop)),
+        stop = shutdown.wait() => return Ok(super::SessionEnd::Stopped(stop)),
     };
     counters.restart();
     let peer = stream

@@ -23,6 +23,6 @@ pub mod stdio;
 pub use connect::{ConnectOptions, connect};
 pub use events::{Event, Events, Summary};
 pub use listener::bind_listener;
-pub use relay::{Counters, RelayEnd, RelayOptions, relay};
-pub use server::{Mode, ServeEnd, ServeOptions, relay_stdio, serve};
+pub use relay::{Counters, RelayEnd, RelayOptions, SessionEnd, relay, relay_stdio};
+pub use server::{Mode, ServeOptions, serve};
 pub use shutdown::{Shutdown, Stop, Trigger};

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{Event, Events, Summary};
 use super::pump::{PumpError, pump};
+use super::shutdown::{Shutdown as StopSignal, Stop, stopped};
 use crate::error::{Error, Result};
 
 /// Byte counts shared with whoever watches the transfer (progress, summary).
@@ -247,4 +248,46 @@ where
         return Err(Error::PeerStoppedReading { peer });
     }
     Ok(RelayEnd::Finished)
+}
+
+/// How a session or a server that did not fail came to an end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The one-connection relay finished this way.
+    Relay(RelayEnd),
+    /// The one client of a non-keep-open echo or chat server left.
+    Served,
+    /// Stopped by a signal or a closed stdout.
+    Stopped(Stop),
+}
+
+/// Relays the process's stdin and stdout over `stream` until the relay ends
+/// or `shutdown` fires. Shared by `listen` and `connect`.
+pub async fn relay_stdio(
+    stream: tokio::net::TcpStream,
+    options: &RelayOptions,
+    counters: &Arc<Counters>,
+    events: &Events,
+    shutdown: &mut StopSignal,
+) -> Result<SessionEnd> {
+    let stream = stream
+        .into_std()
+        .map_err(|e| Error::io("preparing the connection", e))?;
+    let (options, counters, relay_events) = (options.clone(), Arc::clone(counters), events.clone());
+    let relayed = tokio::task::spawn_blocking(move || {
+        relay(
+            stream,
+            std::io::stdin(),
+            std::io::stdout(),
+            &options,
+            &counters,
+            &relay_events,
+        )
+    });
+    tokio::select! {
+        ended = relayed => ended
+            .map_err(|e| Error::io("relay", std::io::Error::other(e)))?
+            .map(SessionEnd::Relay),
+        stop = shutdown.wait() => Ok(stopped(stop, events)),
+    }
 }

@@ -18,8 +18,8 @@ use super::chat::Room;
 use super::echo;
 use super::events::{Event, Events};
 use super::fanout::Fanout;
-use super::relay::{Counters, RelayEnd, RelayOptions, relay};
-use super::shutdown::{Shutdown, Stop, Trigger};
+use super::relay::{Counters, RelayOptions, SessionEnd, relay_stdio};
+use super::shutdown::{Shutdown, Trigger, stopped};
 use super::stdio::{Output, read_chunks};
 use crate::error::{Error, Result};
 
@@ -46,17 +46,6 @@ pub struct ServeOptions {
     pub relay: RelayOptions,
 }
 
-/// How a server that did not fail came to an end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServeEnd {
-    /// The one-client relay finished this way.
-    Relay(RelayEnd),
-    /// The one client of a non-keep-open echo or chat server left.
-    Served,
-    /// Stopped by a signal or a closed stdout.
-    Stopped(Stop),
-}
-
 /// Serves clients of `listener` until done or until `shutdown` fires.
 /// `counters` follows the one-client relay, for progress and the summary.
 pub async fn serve(
@@ -65,7 +54,7 @@ pub async fn serve(
     counters: Arc<Counters>,
     events: Events,
     trigger: Trigger,
-) -> Result<ServeEnd> {
+) -> Result<SessionEnd> {
     let mut shutdown = trigger.subscribe();
     if options.mode == Mode::Relay && !options.keep_open {
         return serve_one_relay(listener, options, counters, events, shutdown).await;
@@ -90,7 +79,7 @@ async fn accept_loop(
     service: Service,
     events: &Events,
     shutdown: &mut Shutdown,
-) -> ServeEnd {
+) -> SessionEnd {
     let limit = options.max_conns.map(|n| Arc::new(Semaphore::new(n)));
     let active = Arc::new(AtomicUsize::new(0));
     // Dropping the set at the end aborts every client task: that is the shutdown.
@@ -152,18 +141,11 @@ async fn accept_loop(
         if !options.keep_open {
             drop(listener);
             tokio::select! {
-                _ = clients.join_next() => return ServeEnd::Served,
+                _ = clients.join_next() => return SessionEnd::Served,
                 stop = shutdown.wait() => return stopped(stop, events),
             }
         }
     }
-}
-
-fn stopped(stop: Stop, events: &Events) -> ServeEnd {
-    if let Stop::Signal(signal) = stop {
-        events.emit(Event::Stopping { signal });
-    }
-    ServeEnd::Stopped(stop)
 }
 
 /// Errors that concern only the connection being accepted, not the listener.
@@ -182,7 +164,7 @@ async fn serve_one_relay(
     counters: Arc<Counters>,
     events: Events,
     mut shutdown: Shutdown,
-) -> Result<ServeEnd> {
+) -> Result<SessionEnd> {
     events.emit(Event::AwaitingClient);
     let (stream, peer) = tokio::select! {
         accepted = listener.accept() => accepted.map_err(|e| Error::io("accepting a client", e))?,
@@ -197,37 +179,6 @@ async fn serve_one_relay(
         summary: counters.summary(),
     });
     result
-}
-
-/// Relays the process's stdin and stdout over `stream` until the relay ends
-/// or `shutdown` fires. Shared by `listen` and `connect`.
-pub async fn relay_stdio(
-    stream: TcpStream,
-    options: &RelayOptions,
-    counters: &Arc<Counters>,
-    events: &Events,
-    shutdown: &mut Shutdown,
-) -> Result<ServeEnd> {
-    let stream = stream
-        .into_std()
-        .map_err(|e| Error::io("preparing the connection", e))?;
-    let (options, counters, relay_events) = (options.clone(), Arc::clone(counters), events.clone());
-    let relay = tokio::task::spawn_blocking(move || {
-        relay(
-            stream,
-            std::io::stdin(),
-            std::io::stdout(),
-            &options,
-            &counters,
-            &relay_events,
-        )
-    });
-    tokio::select! {
-        ended = relay => ended
-            .map_err(|e| Error::io("relay", std::io::Error::other(e)))?
-            .map(ServeEnd::Relay),
-        stop = shutdown.wait() => Ok(stopped(stop, events)),
-    }
 }
 
 /// The services a keep-open server can offer; cloning shares their state.

@@ -7,6 +7,9 @@
 
 use tokio::sync::watch;
 
+use super::events::{Event, Events};
+use super::relay::SessionEnd;
+
 /// Why the server is stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -23,12 +26,11 @@ pub struct Trigger(watch::Sender<Option<Stop>>);
 #[derive(Debug, Clone)]
 pub struct Shutdown(watch::Receiver<Option<Stop>>);
 
-pub fn channel() -> (Trigger, Shutdown) {
-    let (tx, rx) = watch::channel(None);
-    (Trigger(tx), Shutdown(rx))
-}
-
 impl Trigger {
+    pub fn new() -> Trigger {
+        Trigger(watch::channel(None).0)
+    }
+
     /// The first reason wins; later ones are ignored.
     pub fn fire(&self, why: Stop) {
         self.0.send_if_modified(|current| {
@@ -77,9 +79,23 @@ impl Shutdown {
     }
 }
 
+impl Default for Trigger {
+    fn default() -> Self {
+        Trigger::new()
+    }
+}
+
 impl Trigger {
     /// A new handle that waits for this trigger.
     pub fn subscribe(&self) -> Shutdown {
         Shutdown(self.0.subscribe())
     }
+}
+
+/// The end of a session cut short by `stop`, narrated when it was a signal.
+pub(crate) fn stopped(stop: Stop, events: &Events) -> SessionEnd {
+    if let Stop::Signal(signal) = stop {
+        events.emit(Event::Stopping { signal });
+    }
+    SessionEnd::Stopped(stop)
 }

@@ -21,7 +21,7 @@ fn fails(args: &[&str], code: i32, needle: &str) -> String {
 #[test]
 fn ports_out_of_range_or_not_numbers() {
     fails(&["listen", "65536"], 2, "ports go from 0 to 65535");
-    fails(&["listen", "-1"], 2, "");
+    fails(&["listen", "-1"], 2, "unexpected argument '-1'");
     fails(
         &["connect", "127.0.0.1", "http"],
         2,
@@ -33,7 +33,12 @@ fn ports_out_of_range_or_not_numbers() {
         "port 0 cannot be connected to",
     );
     fails(&["listen", "--max-conns", "0", "0"], 2, "--max-conns 0");
-    fails(&["connect", "-w", "-3", "127.0.0.1", "80"], 2, "");
+    fails(&["connect", "-w", "-3", "127.0.0.1", "80"], 2, "'-3'");
+    fails(
+        &["connect", "-w", "0", "127.0.0.1", "80"],
+        2,
+        "positive number of seconds",
+    );
 }
 
 #[test]

@@ -26,20 +26,11 @@ fn netcat_sends_to_sockit_listen() {
 #[test]
 fn sockit_connect_sends_to_netcat_listen() {
     require("nc", "netcat-openbsd");
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_payload(dir.path(), "in", SIZE, 32);
-    let copy = dir.path().join("copy");
-    let port = free_port("127.0.0.1").to_string();
-    let mut nc = Command::new("nc")
-        .args(["-l", "127.0.0.1", &port])
-        .stdin(Stdio::null())
-        .stdout(file_stdout(&copy))
-        .spawn()
-        .unwrap();
-    let status = retry_connect(&port, &input);
-    assert!(status.success());
-    assert!(wait_child(&mut nc, 30).success());
-    assert_eq!(sha256_file(&copy), sha256_file(&input));
+    sockit_connect_sends_to(32, |port| {
+        let mut nc = Command::new("nc");
+        nc.args(["-l", "127.0.0.1", &port.to_string()]);
+        nc
+    });
 }
 
 #[test]
@@ -68,19 +59,32 @@ fn socat_sends_to_sockit_listen_and_back() {
 #[test]
 fn sockit_connect_to_socat_listen() {
     require("socat", "socat");
+    sockit_connect_sends_to(35, |port| {
+        let mut socat = Command::new("socat");
+        socat
+            .arg("-u")
+            .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr"))
+            .arg("STDOUT");
+        socat
+    });
+}
+
+/// Starts the peer that `listen_command(port)` describes, with its
+/// stdout in a file, sends it a payload with `sockit connect`, and checks
+/// that the peer wrote exactly that payload.
+fn sockit_connect_sends_to(seed: u64, listen_command: impl Fn(u16) -> Command) {
     let dir = tempfile::tempdir().unwrap();
-    let input = write_payload(dir.path(), "in", SIZE, 35);
+    let input = write_payload(dir.path(), "in", SIZE, seed);
     let copy = dir.path().join("copy");
     let port = free_port("127.0.0.1");
-    let mut socat = Command::new("socat")
-        .arg("-u")
-        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr"))
-        .arg(format!("CREATE:{}", copy.display()))
+    let mut peer = listen_command(port)
+        .stdin(Stdio::null())
+        .stdout(file_stdout(&copy))
         .spawn()
         .unwrap();
     let status = retry_connect(&port.to_string(), &input);
     assert!(status.success());
-    assert!(wait_child(&mut socat, 30).success());
+    assert!(wait_child(&mut peer, 30).success());
     assert_eq!(sha256_file(&copy), sha256_file(&input));
 }
 
