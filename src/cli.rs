@@ -32,6 +32,11 @@ pub struct ListenArgs {
     #[arg(value_name = "[HOST] PORT", required = true, num_args = 1..=2)]
     pub address: Vec<String>,
 
+    /// UDP: receive datagrams from any number of peers (each payload to
+    /// stdout; stdin lines go to the peer heard from last), until SIGINT/SIGTERM.
+    #[arg(short = 'u', long, conflicts_with_all = ["chat", "max_conns", "keep_open"])]
+    pub udp: bool,
+
     /// Keep accepting clients after the first, serving them concurrently until
     /// SIGINT or SIGTERM.
     #[arg(short = 'k', long)]
@@ -41,7 +46,8 @@ pub struct ListenArgs {
     #[arg(long, value_name = "N")]
     pub max_conns: Option<usize>,
 
-    /// Send every client back exactly the bytes it sends.
+    /// Send every client back exactly the bytes it sends (with -u, every
+    /// datagram to its own sender, boundaries intact).
     #[arg(long, conflicts_with = "chat")]
     pub echo: bool,
 
@@ -60,6 +66,17 @@ pub struct ConnectArgs {
     pub host: String,
     /// The server's port.
     pub port: String,
+
+    /// UDP: each stdin line (or 16 KiB run without newline) becomes one
+    /// datagram; replies go to stdout until stdin ends and -w seconds (default
+    /// 2) pass with none.
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+
+    /// Allow sending to a broadcast address (SO_BROADCAST); replies are
+    /// accepted from any host.
+    #[arg(long, requires = "udp")]
+    pub broadcast: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,

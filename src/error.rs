@@ -69,6 +69,12 @@ pub enum Error {
     },
 
     #[error(
+        "nothing is listening on UDP port {port} of {ip}: it answered ICMP port unreachable; start the server or check the port",
+        ip = .addr.ip(), port = .addr.port()
+    )]
+    Unreachable { addr: SocketAddr },
+
+    #[error(
         "connection with {peer} was reset by the peer: it aborted or crashed, so data in flight may be lost"
     )]
     Reset { peer: SocketAddr },

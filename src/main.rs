@@ -10,6 +10,7 @@ use clap::Parser;
 
 use sockit::addr::{Family, PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
+use sockit::transport::udp;
 use sockit::transport::{
     self, ConnectOptions, Counters, Events, Mode, RelayOptions, ServeOptions, SessionEnd, Stop,
     Trigger,
@@ -81,10 +82,13 @@ fn listen(args: ListenArgs) -> Result<i32> {
         max_conns: args.max_conns,
         relay: relay_options(common)?,
     };
+    let events = events(common);
+    if args.udp {
+        return listen_udp(addr, args.echo, &events);
+    }
     if options.keep_open {
         sockit::sys::raise_open_file_limit();
     }
-    let events = events(common);
     let runtime = runtime()?;
     let counters = Counters::new();
     let progress = progress(
@@ -103,9 +107,27 @@ fn listen(args: ListenArgs) -> Result<i32> {
     Ok(exit_code(ended?, options.keep_open))
 }
 
+/// A UDP server runs until stopped, like a keep-open one: a signal is its
+/// normal end.
+fn listen_udp(addr: std::net::SocketAddr, echo: bool, events: &Events) -> Result<i32> {
+    let runtime = runtime()?;
+    let ended = runtime.block_on(async {
+        let socket = transport::bind_datagram(addr, events)?;
+        let socket = tokio::net::UdpSocket::from_std(socket)
+            .map_err(|e| Error::io("registering the socket", e))?;
+        let trigger = signal_trigger()?;
+        udp::server::serve(socket, echo, events.clone(), trigger).await
+    });
+    finish(runtime, None);
+    Ok(exit_code(ended?, true))
+}
+
 fn connect(args: ConnectArgs) -> Result<i32> {
     let port = parse_port(&args.port, PortUse::Connect)?;
     let common = &args.common;
+    if args.udp {
+        return connect_udp(&args.host, port, common, args.broadcast);
+    }
     let options = ConnectOptions {
         family: family(common),
         timeout: wait(common)?,
@@ -123,6 +145,22 @@ fn connect(args: ConnectArgs) -> Result<i32> {
         .await
     });
     finish(runtime, progress);
+    Ok(exit_code(ended?, false))
+}
+
+fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> Result<i32> {
+    let options = udp::client::UdpClientOptions {
+        family: family(common),
+        broadcast,
+        linger: wait(common)?.unwrap_or(udp::client::DEFAULT_LINGER),
+    };
+    let events = events(common);
+    let runtime = runtime()?;
+    let ended = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        udp::client::run(host, port, &options, &events, &trigger).await
+    });
+    finish(runtime, None);
     Ok(exit_code(ended?, false))
 }
 

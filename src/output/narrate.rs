@@ -8,13 +8,21 @@ use crate::transport::{Event, Events, Summary};
 /// A human sentence for each event, or `None` for events not worth a line.
 pub fn describe(event: &Event) -> Option<String> {
     Some(match event {
-        Event::SocketCreated { ipv6 } => format!(
-            "socket: a TCP stream socket over IPv{}",
+        Event::SocketCreated { ipv6, datagram } => format!(
+            "socket: a {} socket over IPv{}",
+            if *datagram {
+                "UDP datagram"
+            } else {
+                "TCP stream"
+            },
             if *ipv6 { 6 } else { 4 }
         ),
         Event::Bound { requested } => format!("bind: {requested}"),
         Event::Listening { local, backlog } => {
-            let mut text = format!("listen: backlog {backlog}\nlistening on {local}");
+            let mut text = match backlog {
+                Some(backlog) => format!("listen: backlog {backlog}\nlistening on {local}"),
+                None => format!("listening on {local}"),
+            };
             if local.ip().is_loopback() {
                 text.push_str(
                     "\nonly this machine can connect; to accept other hosts, listen on 0.0.0.0 or :: (e.g. sockit listen 0.0.0.0 PORT)",
@@ -55,6 +63,14 @@ pub fn describe(event: &Event) -> Option<String> {
         Event::Closed { peer, summary } => format!("closed {peer}: {}", summarize(summary)),
         Event::SlowClientDropped { peer, queued } => {
             format!("dropped {peer}: it stopped reading ({queued} messages queued)")
+        }
+        Event::Datagram { from, len } => format!("datagram from {from}: {len} bytes"),
+        Event::DatagramSent { to, len } => format!("sent {len} bytes to {to}"),
+        Event::DatagramPeer { local, peer } => format!(
+            "sending datagrams to {peer} from {local} (UDP has no handshake: the peer is known only once it answers)"
+        ),
+        Event::AwaitingPeer => {
+            "no peer has sent a datagram yet: stdin waits for the first one, then goes to whoever sent last".into()
         }
         Event::Stopping { signal } => format!("{signal}: stopping"),
     })
@@ -108,7 +124,7 @@ mod tests {
     fn listening_line_carries_the_real_address() {
         let text = describe(&Event::Listening {
             local: "[::1]:4242".parse().unwrap(),
-            backlog: 16,
+            backlog: Some(16),
         })
         .unwrap();
         assert!(

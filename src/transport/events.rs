@@ -21,12 +21,16 @@ pub struct Summary {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// `socket()`: a stream socket of this family exists.
-    SocketCreated { ipv6: bool },
+    /// `socket()`: a stream (TCP) or datagram (UDP) socket of this family exists.
+    SocketCreated { ipv6: bool, datagram: bool },
     /// `bind()` succeeded on the address asked for (port 0 still unresolved).
     Bound { requested: SocketAddr },
-    /// `listen()` succeeded; `local` carries the real port.
-    Listening { local: SocketAddr, backlog: i32 },
+    /// The socket is ready for clients; `local` carries the real port.
+    /// `backlog` is `listen()`'s, absent for UDP, which has no `listen()`.
+    Listening {
+        local: SocketAddr,
+        backlog: Option<i32>,
+    },
     /// `accept()` is waiting for the next client.
     AwaitingClient,
     /// `accept()` returned a client; `active` counts it.
@@ -56,6 +60,14 @@ pub enum Event {
     Closed { peer: SocketAddr, summary: Summary },
     /// A chat client fell too far behind and was disconnected.
     SlowClientDropped { peer: SocketAddr, queued: usize },
+    /// A UDP datagram arrived.
+    Datagram { from: SocketAddr, len: usize },
+    /// A datagram made of our stdin went to `to`.
+    DatagramSent { to: SocketAddr, len: usize },
+    /// A UDP client is ready: datagrams go to `peer` from `local`.
+    DatagramPeer { local: SocketAddr, peer: SocketAddr },
+    /// Stdin has a datagram for "the last peer", but nobody has sent yet.
+    AwaitingPeer,
     /// SIGINT or SIGTERM arrived; the server stops accepting.
     Stopping { signal: &'static str },
 }

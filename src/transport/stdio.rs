@@ -5,7 +5,7 @@
 //! tasks by a bounded channel. The bound is the backpressure: when stdout is
 //! slow, clients' bytes wait in their sockets instead of in our memory.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -33,6 +33,31 @@ pub fn read_chunks<R: Read + Send + 'static>(mut input: R) -> mpsc::Receiver<Arc
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => break,
+            }
+        }
+    });
+    rx
+}
+
+/// Starts a thread that cuts `input` into datagrams: one per line, newline
+/// included (as netcat sends them), a run without newline cut every `max`
+/// bytes, and whatever is left at end of file. The channel closes at EOF.
+pub fn read_datagrams<R: Read + Send + 'static>(input: R, max: usize) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::with_capacity(CHUNK, input);
+        loop {
+            let mut datagram = Vec::new();
+            match (&mut lines)
+                .take(max as u64)
+                .read_until(b'\n', &mut datagram)
+            {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if tx.blocking_send(datagram).is_err() {
+                        break;
+                    }
+                }
             }
         }
     });

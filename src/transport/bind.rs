@@ -1,4 +1,8 @@
-//! The server's first three steps: socket, bind, listen.
+//! The server's first steps: socket, bind, and for TCP, listen.
+//!
+//! TCP and UDP servers start the same way (a socket of the address's family,
+//! SO_REUSEADDR, dual-stack for `::`, bind with errors that say what to do),
+//! so both go through [`bound_socket`]; only TCP then calls `listen`.
 
 use std::net::SocketAddr;
 
@@ -17,10 +21,33 @@ pub const BACKLOG: i32 = 4096;
 /// The socket is returned in non-blocking mode, ready for
 /// `tokio::net::TcpListener::from_std`.
 pub fn bind_listener(addr: SocketAddr, events: &Events) -> Result<std::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+    let socket = bound_socket(addr, Type::STREAM, events)?;
+    socket
+        .listen(BACKLOG)
+        .map_err(|e| Error::io(format!("listening on {addr}"), e))?;
+    listening(&socket, addr, Some(BACKLOG), events);
+    Ok(socket.into())
+}
+
+/// Creates a UDP socket bound to `addr`, narrating each step. There is no
+/// `listen` for datagrams: once bound, the socket receives from anyone.
+pub fn bind_datagram(addr: SocketAddr, events: &Events) -> Result<std::net::UdpSocket> {
+    let socket = bound_socket(addr, Type::DGRAM, events)?;
+    listening(&socket, addr, None, events);
+    Ok(socket.into())
+}
+
+fn bound_socket(addr: SocketAddr, kind: Type, events: &Events) -> Result<Socket> {
+    let protocol = if kind == Type::DGRAM {
+        Protocol::UDP
+    } else {
+        Protocol::TCP
+    };
+    let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))
         .map_err(|e| Error::io(format!("creating a socket for {addr}"), e))?;
     events.emit(Event::SocketCreated {
         ipv6: addr.is_ipv6(),
+        datagram: kind == Type::DGRAM,
     });
     // A restarted server must be able to bind again while its previous
     // connections linger in TIME_WAIT; this never lets two listeners share a port.
@@ -34,21 +61,19 @@ pub fn bind_listener(addr: SocketAddr, events: &Events) -> Result<std::net::TcpL
     socket.bind(&addr.into()).map_err(|e| bind_error(addr, e))?;
     events.emit(Event::Bound { requested: addr });
     socket
-        .listen(BACKLOG)
-        .map_err(|e| Error::io(format!("listening on {addr}"), e))?;
+        .set_nonblocking(true)
+        .map_err(|e| Error::io("configuring the socket", e))?;
+    Ok(socket)
+}
+
+/// Reports the address actually bound (the real port when 0 was asked).
+fn listening(socket: &Socket, requested: SocketAddr, backlog: Option<i32>, events: &Events) {
     let local = socket
         .local_addr()
         .ok()
         .and_then(|a| a.as_socket())
-        .unwrap_or(addr);
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| Error::io("configuring the listener", e))?;
-    events.emit(Event::Listening {
-        local,
-        backlog: BACKLOG,
-    });
-    Ok(socket.into())
+        .unwrap_or(requested);
+    events.emit(Event::Listening { local, backlog });
 }
 
 fn bind_error(addr: SocketAddr, err: std::io::Error) -> Error {
@@ -77,6 +102,15 @@ mod tests {
         let err = bind_listener(taken, &Events::none()).unwrap_err();
         assert!(matches!(err, Error::AddressInUse { .. }), "{err}");
         assert!(err.to_string().contains("already in use"));
+    }
+
+    #[test]
+    fn datagram_sockets_share_the_checks() {
+        let first = bind_datagram("127.0.0.1:0".parse().unwrap(), &Events::none()).unwrap();
+        let taken = first.local_addr().unwrap();
+        assert_ne!(taken.port(), 0);
+        let err = bind_datagram(taken, &Events::none()).unwrap_err();
+        assert!(matches!(err, Error::AddressInUse { .. }), "{err}");
     }
 
     #[test]
