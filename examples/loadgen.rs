@@ -13,6 +13,14 @@
 //! messages per second, p50/p99 round-trip latency, and the resident memory
 //! of the server's process tree (PID and its descendants) with all
 //! connections open, plus the main process's peak (VmHWM).
+//!
+//! With `--udp`, CONNS is the number of client sockets (one thread each),
+//! and each keeps WINDOW datagrams of SIZE bytes in flight against a UDP
+//! echo server for SECS seconds: every echo is checked and answered with the
+//! next datagram; a datagram not echoed within 200 ms counts as lost and is
+//! replaced. Prints echoed datagrams per second and the losses.
+//!
+//!     cargo run --release --example loadgen -- 127.0.0.1:7000 --udp --conns 1 --window 32 --size 1400
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +38,8 @@ struct Config {
     secs: f64,
     size: usize,
     pid: Option<u32>,
+    udp: bool,
+    window: usize,
 }
 
 fn parse() -> Result<Config, String> {
@@ -45,8 +55,14 @@ fn parse() -> Result<Config, String> {
         secs: 5.0,
         size: 64,
         pid: None,
+        udp: false,
+        window: 32,
     };
     while let Some(flag) = args.next() {
+        if flag == "--udp" {
+            config.udp = true;
+            continue;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         let bad = |e: std::num::ParseIntError| format!("{flag}: {e}");
         match flag.as_str() {
@@ -54,6 +70,7 @@ fn parse() -> Result<Config, String> {
             "--secs" => config.secs = value.parse().map_err(|e| format!("--secs: {e}"))?,
             "--size" => config.size = value.parse().map_err(bad)?,
             "--pid" => config.pid = Some(value.parse().map_err(bad)?),
+            "--window" => config.window = value.parse().map_err(bad)?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -199,6 +216,9 @@ async fn main() {
         }
     };
     sockit::sys::raise_open_file_limit();
+    if config.udp {
+        return udp_flood(&config);
+    }
     let handshakes = Arc::new(Semaphore::new(256));
     let (go, ready) = watch::channel(None);
     let (attempted, mut attempts) = mpsc::unbounded_channel();
@@ -249,4 +269,87 @@ async fn main() {
     if let Some(first) = failures.first() {
         eprintln!("loadgen: first failure: {first}");
     }
+}
+
+/// The `--udp` mode: CONNS sockets, WINDOW datagrams in flight on each.
+fn udp_flood(config: &Config) {
+    let deadline = Instant::now() + Duration::from_secs_f64(config.secs);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..config.conns)
+        .map(|id| {
+            let (target, size, window) = (config.target, config.size, config.window);
+            std::thread::spawn(move || udp_client(id, target, size, window, deadline))
+        })
+        .collect();
+    let (mut echoed, mut lost, mut wrong) = (0u64, 0u64, 0u64);
+    for thread in threads {
+        let (e, l, w) = thread.join().unwrap_or_default();
+        echoed += e;
+        lost += l;
+        wrong += w;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "sockets={} window={} size={} echoed={} datagrams_per_s={:.0} lost={} wrong={}",
+        config.conns,
+        config.window,
+        config.size,
+        echoed,
+        echoed as f64 / elapsed,
+        lost,
+        wrong
+    );
+}
+
+/// Returns (echoed, lost, wrong) for one socket.
+fn udp_client(
+    id: usize,
+    target: SocketAddr,
+    size: usize,
+    window: usize,
+    deadline: Instant,
+) -> (u64, u64, u64) {
+    let any = if target.is_ipv6() {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    };
+    let socket = std::net::UdpSocket::bind(any).expect("bind a UDP socket");
+    socket.connect(target).expect("connect the UDP socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("set a timeout");
+    let mut datagram = vec![b'.'; size];
+    let mut echo = vec![0u8; 65536];
+    let (mut echoed, mut lost, mut wrong, mut seq) = (0u64, 0u64, 0u64, 0u64);
+    let send = |datagram: &mut Vec<u8>, seq: &mut u64| {
+        let tag = format!("{id:06}:{seq:010}");
+        datagram[..tag.len()].copy_from_slice(tag.as_bytes());
+        *seq += 1;
+        let _ = socket.send(datagram);
+    };
+    for _ in 0..window {
+        send(&mut datagram, &mut seq);
+    }
+    while Instant::now() < deadline {
+        match socket.recv(&mut echo) {
+            Ok(n) => {
+                // Every echo must be one of ours, whole: same size, our tag.
+                if n == size && echo[..7] == datagram[..7] {
+                    echoed += 1;
+                } else {
+                    wrong += 1;
+                }
+                send(&mut datagram, &mut seq);
+            }
+            Err(_) => {
+                // The whole window went quiet: count it lost, refill it.
+                lost += window as u64;
+                for _ in 0..window {
+                    send(&mut datagram, &mut seq);
+                }
+            }
+        }
+    }
+    (echoed, lost, wrong)
 }

@@ -40,13 +40,19 @@ fn main() {
     std::process::exit(code);
 }
 
-/// clap's first line ("error: unexpected argument ..."), without its
-/// multi-line usage block, plus where to read more.
+/// clap's message ("error: unexpected argument ...") as one line, without
+/// its usage block, plus where to read more. A message that continues on the
+/// following lines (the missing arguments) is joined up to the first blank line.
 fn one_line(err: &clap::Error) -> String {
     let text = err.to_string();
-    let first = text.lines().next().unwrap_or_default();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first}; see 'sockit --help'")
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("{message}; see 'sockit --help'")
 }
 
 fn run(cli: Cli) -> Result<i32> {

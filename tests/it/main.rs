@@ -9,3 +9,4 @@ mod errors;
 mod interop;
 mod keep_open;
 mod relay;
+mod udp;
