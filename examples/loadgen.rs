@@ -18,7 +18,9 @@
 //! and each keeps WINDOW datagrams of SIZE bytes in flight against a UDP
 //! echo server for SECS seconds: every echo is checked and answered with the
 //! next datagram; a datagram not echoed within 200 ms counts as lost and is
-//! replaced. Prints echoed datagrams per second and the losses.
+//! replaced. Prints echoed datagrams per second (whole, correct ones), the
+//! echoed bytes in datagram units per second (which counts servers that merge
+//! datagrams), and the losses and wrong (merged or foreign) echoes.
 //!
 //!     cargo run --release --example loadgen -- 127.0.0.1:7000 --udp --conns 1 --window 32 --size 1400
 
@@ -281,34 +283,36 @@ fn udp_flood(config: &Config) {
             std::thread::spawn(move || udp_client(id, target, size, window, deadline))
         })
         .collect();
-    let (mut echoed, mut lost, mut wrong) = (0u64, 0u64, 0u64);
+    let (mut echoed, mut lost, mut wrong, mut bytes) = (0u64, 0u64, 0u64, 0u64);
     for thread in threads {
-        let (e, l, w) = thread.join().unwrap_or_default();
+        let (e, l, w, b) = thread.join().unwrap_or_default();
         echoed += e;
         lost += l;
         wrong += w;
+        bytes += b;
     }
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "sockets={} window={} size={} echoed={} datagrams_per_s={:.0} lost={} wrong={}",
+        "sockets={} window={} size={} echoed={} datagrams_per_s={:.0} bytes_as_datagrams_per_s={:.0} lost={} wrong={}",
         config.conns,
         config.window,
         config.size,
         echoed,
         echoed as f64 / elapsed,
+        (bytes / config.size as u64) as f64 / elapsed,
         lost,
         wrong
     );
 }
 
-/// Returns (echoed, lost, wrong) for one socket.
+/// Returns (echoed, lost, wrong, bytes echoed) for one socket.
 fn udp_client(
     id: usize,
     target: SocketAddr,
     size: usize,
     window: usize,
     deadline: Instant,
-) -> (u64, u64, u64) {
+) -> (u64, u64, u64, u64) {
     let any = if target.is_ipv6() {
         "[::]:0"
     } else {
@@ -322,6 +326,7 @@ fn udp_client(
     let mut datagram = vec![b'.'; size];
     let mut echo = vec![0u8; 65536];
     let (mut echoed, mut lost, mut wrong, mut seq) = (0u64, 0u64, 0u64, 0u64);
+    let mut bytes = 0u64;
     let send = |datagram: &mut Vec<u8>, seq: &mut u64| {
         let tag = format!("{id:06}:{seq:010}");
         datagram[..tag.len()].copy_from_slice(tag.as_bytes());
@@ -335,12 +340,18 @@ fn udp_client(
         match socket.recv(&mut echo) {
             Ok(n) => {
                 // Every echo must be one of ours, whole: same size, our tag.
+                // An echo that merges k datagrams (a server that loses
+                // boundaries) is wrong, and k replacements keep the window full
+                // so that server is not measured with a shrunken window.
                 if n == size && echo[..7] == datagram[..7] {
                     echoed += 1;
                 } else {
                     wrong += 1;
                 }
-                send(&mut datagram, &mut seq);
+                bytes += n as u64;
+                for _ in 0..(n / size).max(1) {
+                    send(&mut datagram, &mut seq);
+                }
             }
             Err(_) => {
                 // The whole window went quiet: count it lost, refill it.
@@ -351,5 +362,5 @@ fn udp_client(
             }
         }
     }
-    (echoed, lost, wrong)
+    (echoed, lost, wrong, bytes)
 }

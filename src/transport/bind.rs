@@ -1,7 +1,7 @@
 //! The server's first steps: socket, bind, and for TCP, listen.
 //!
 //! TCP and UDP servers start the same way (a socket of the address's family,
-//! SO_REUSEADDR, dual-stack for `::`, bind with errors that say what to do),
+//! dual-stack for `::`, bind with errors that say what to do),
 //! so both go through [`bound_socket`]; only TCP then calls `listen`.
 
 use std::net::SocketAddr;
@@ -49,11 +49,15 @@ fn bound_socket(addr: SocketAddr, kind: Type, events: &Events) -> Result<Socket>
         ipv6: addr.is_ipv6(),
         datagram: kind == Type::DGRAM,
     });
-    // A restarted server must be able to bind again while its previous
-    // connections linger in TIME_WAIT; this never lets two listeners share a port.
-    socket
-        .set_reuse_address(true)
-        .map_err(|e| Error::io("setting SO_REUSEADDR", e))?;
+    if kind == Type::STREAM {
+        // A restarted server must be able to bind again while its previous
+        // connections linger in TIME_WAIT; for TCP this never lets two
+        // listeners share a port. For UDP it would (two sockets splitting the
+        // datagrams), and UDP has no TIME_WAIT to wait out, so it is not set.
+        socket
+            .set_reuse_address(true)
+            .map_err(|e| Error::io("setting SO_REUSEADDR", e))?;
+    }
     if addr.is_ipv6() && addr.ip().is_unspecified() {
         // "::" means every interface of both families, as 0.0.0.0 does for IPv4.
         let _ = socket.set_only_v6(false);

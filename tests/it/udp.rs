@@ -209,8 +209,9 @@ fn nobody_listening_is_reported() {
 
 #[test]
 fn udp_shares_tcp_errors_and_refuses_tcp_only_flags() {
-    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = taken.local_addr().unwrap().port().to_string();
+    // Held by another sockit: two UDP listeners must never split a port.
+    let holder = Listener::start(&["-u", "0"], Stdio::null(), Stdio::null());
+    let port = holder.port();
     for (args, code, needle) in [
         (vec!["listen", "-u", &port], 1, "already in use"),
         (vec!["listen", "-u", "65536"], 2, "ports go from 0 to 65535"),
