@@ -13,14 +13,16 @@
 //! - [`transport`]: the transport layer. The TCP server flow (socket, bind,
 //!   listen, accept, recv/send, close), the client that tries each address in
 //!   turn, the stdin/stdout relay with a correct half-close, and the server
-//!   modes built on it: keep-open fan-out, echo and chat.
+//!   modes built on it: keep-open fan-out, echo and chat; and UDP, datagram
+//!   by datagram (`transport::udp`).
 //! - [`output`]: how events become text for people: the `-v` narration of the
 //!   server flow and the progress display. The library emits events; it never
 //!   prints.
-//! - [`sys`]: operating-system limits the tools need raised.
+//! - [`sys`]: the operating-system corner: limits the tools need raised, and
+//!   batched datagram calls, the only `unsafe` code in the crate.
 //! - [`error`]: one error enum whose messages name the problem and the fix.
 //!
-//! The tools still to come (UDP, lookups, ping and scan, packet capture) get
+//! The tools still to come (lookups, ping and scan, packet capture) get
 //! their own modules beside these, in the layer they belong to.
 
 #![deny(unsafe_code)]
