@@ -29,16 +29,7 @@ pub async fn connect(
     options: &ConnectOptions,
     events: &Events,
 ) -> Result<TcpStream> {
-    let name = host.to_string();
-    let family = options.family;
-    // getaddrinfo blocks, so it runs where blocking is allowed.
-    let addrs = tokio::task::spawn_blocking(move || resolve(&name, port, family))
-        .await
-        .map_err(|e| Error::io("resolving", std::io::Error::other(e)))??;
-    events.emit(Event::Resolved {
-        host: host.to_string(),
-        addrs: addrs.clone(),
-    });
+    let addrs = resolve_and_tell(host, port, options.family, events).await?;
 
     let mut failures: Vec<(SocketAddr, Failure)> = Vec::new();
     for addr in &addrs {
@@ -67,6 +58,25 @@ pub async fn connect(
         }
     }
     Err(explain(host, port, &addrs, failures, options.timeout))
+}
+
+/// Resolves `host` off the async threads (getaddrinfo blocks) and reports
+/// the answer. Shared by the TCP and UDP clients.
+pub async fn resolve_and_tell(
+    host: &str,
+    port: u16,
+    family: Family,
+    events: &Events,
+) -> Result<Vec<SocketAddr>> {
+    let name = host.to_string();
+    let addrs = tokio::task::spawn_blocking(move || resolve(&name, port, family))
+        .await
+        .map_err(|e| Error::io("resolving", std::io::Error::other(e)))??;
+    events.emit(Event::Resolved {
+        host: host.to_string(),
+        addrs: addrs.clone(),
+    });
+    Ok(addrs)
 }
 
 enum Failure {

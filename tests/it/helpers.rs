@@ -172,6 +172,42 @@ pub fn free_port(ip: &str) -> u16 {
         .port()
 }
 
+/// A UDP port that was free a moment ago, for peers that bind it themselves.
+pub fn free_udp_port(ip: &str) -> u16 {
+    std::net::UdpSocket::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (at most 5 s) until some UDP socket is bound to `port` on this
+/// host: peers like nc and socat give no other sign that they are ready.
+pub fn wait_udp_bound(port: u16) {
+    wait_udp_bound_in(None, port)
+}
+
+/// The same inside network namespace `netns`.
+pub fn wait_udp_bound_in(netns: Option<&str>, port: u16) {
+    let filter = format!("sport = :{port}");
+    for _ in 0..250 {
+        let mut ss = match netns {
+            Some(name) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", name, "ss"]);
+                cmd
+            }
+            None => Command::new("ss"),
+        };
+        let out = ss.args(["-Hlun", &filter]).output().unwrap();
+        if !out.stdout.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing bound UDP port {port}");
+}
+
 /// Deterministic bytes that no compression or pattern could fake.
 pub fn payload(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

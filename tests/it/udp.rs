@@ -140,45 +140,31 @@ fn echo_peer(addr: &str) -> (SocketAddr, std::thread::JoinHandle<Vec<usize>>) {
     (local, peer)
 }
 
+/// `sockit connect -u [FLAGS] ADDR PORT < input` against [`echo_peer`] bound
+/// to `bind`: what sockit printed, and the datagram sizes the peer saw.
+fn through_echo_peer(bind: &str, flags: &[&str], input: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let (addr, peer) = echo_peer(bind);
+    let (host, port) = (addr.ip().to_string(), addr.port().to_string());
+    let mut cmd = sockit();
+    cmd.args(["connect", "-u", "-w", "0.5"])
+        .args(flags)
+        .args([&host, &port]);
+    let (status, out, err) = run_with_input(&mut cmd, input, 20);
+    assert!(status.success(), "{err}");
+    (out, peer.join().unwrap())
+}
+
 #[test]
 fn connect_sends_one_datagram_per_line_and_prints_replies() {
-    let (addr, peer) = echo_peer("127.0.0.1:0");
-    let (status, out, err) = run_with_input(
-        sockit().args([
-            "connect",
-            "-u",
-            "-w",
-            "0.5",
-            "127.0.0.1",
-            &addr.port().to_string(),
-        ]),
-        b"alpha\nbe\nlast\n",
-        20,
-    );
-    assert!(status.success(), "{err}");
+    let (out, sizes) = through_echo_peer("127.0.0.1:0", &[], b"alpha\nbe\nlast\n");
     assert_eq!(out, b"alpha\nbe\nlast\n");
-    assert_eq!(peer.join().unwrap(), vec![6, 3, 5], "one datagram per line");
+    assert_eq!(sizes, vec![6, 3, 5], "one datagram per line");
 }
 
 #[test]
 fn ipv6_loopback() {
-    let (addr, peer) = echo_peer("[::1]:0");
-    let (status, out, err) = run_with_input(
-        sockit().args([
-            "connect",
-            "-u",
-            "-6",
-            "-w",
-            "0.5",
-            "::1",
-            &addr.port().to_string(),
-        ]),
-        b"over six\nlast\n",
-        20,
-    );
-    assert!(status.success(), "{err}");
+    let (out, _) = through_echo_peer("[::1]:0", &["-6"], b"over six\nlast\n");
     assert_eq!(out, b"over six\nlast\n");
-    peer.join().unwrap();
 
     let listener = Listener::start(&["-u", "-6", "--echo", "0"], Stdio::null(), Stdio::null());
     assert_eq!(listener.addr.ip().to_string(), "::1");
@@ -189,11 +175,7 @@ fn ipv6_loopback() {
 
 #[test]
 fn nobody_listening_is_reported() {
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_udp_port("127.0.0.1");
     let (status, _, err) = run_with_input(
         sockit().args(["connect", "-u", "127.0.0.1", &port.to_string()]),
         b"anyone?\n",
@@ -263,19 +245,14 @@ fn netcat_and_socat_as_peers() {
     assert_eq!(std::fs::read(&out).unwrap(), b"from nc\n");
 
     // sockit connect -u sends to nc -u -l ...
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = free_udp_port("127.0.0.1").to_string();
     let mut nc = Command::new("nc")
         .args(["-u", "-l", "127.0.0.1", &port])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300)); // nc has no readiness signal
+    wait_udp_bound(port.parse().unwrap());
     let (status, _, err) = run_with_input(
         sockit().args(["connect", "-u", "-w", "0.3", "127.0.0.1", &port]),
         b"to nc\n",
@@ -288,18 +265,13 @@ fn netcat_and_socat_as_peers() {
     let _ = nc.kill();
     let _ = nc.wait();
     // ... and to socat's UDP echo.
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = free_udp_port("127.0.0.1").to_string();
     let mut socat = Command::new("socat")
         .arg(format!("UDP-LISTEN:{port},bind=127.0.0.1"))
         .arg("PIPE")
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_udp_bound(port.parse().unwrap());
     let (status, printed, err) = run_with_input(
         sockit().args(["connect", "-u", "-w", "0.5", "127.0.0.1", &port]),
         b"to socat\n",
@@ -321,29 +293,18 @@ fn broadcast_between_namespaces() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut receiver = net
-        .exec(
-            "b",
-            &[
-                env!("CARGO_BIN_EXE_sockit"),
-                "listen",
-                "-u",
-                "-v",
-                "0.0.0.0",
-                "5151",
-            ],
-        )
+        .sockit("b", &["listen", "-u", "-v", "0.0.0.0", "5151"])
         .stdin(Stdio::null())
         .stdout(file_stdout(&out))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_udp_bound_in(Some(&net.names[1]), 5151);
     let broadcast = format!("{}.255", net.prefix);
     let (status, _, err) = run_with_input(
-        &mut net.exec(
+        &mut net.sockit(
             "a",
             &[
-                env!("CARGO_BIN_EXE_sockit"),
                 "connect",
                 "-u",
                 "--broadcast",
@@ -358,22 +319,20 @@ fn broadcast_between_namespaces() {
     );
     assert!(status.success(), "{err}");
     let (status, _, err) = run_with_input(
-        &mut net.exec(
-            "a",
-            &[
-                env!("CARGO_BIN_EXE_sockit"),
-                "connect",
-                "-u",
-                &broadcast,
-                "5151",
-            ],
-        ),
+        &mut net.sockit("a", &["connect", "-u", &broadcast, "5151"]),
         b"not allowed\n",
         20,
     );
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.contains("add --broadcast"), "{err}");
-    std::thread::sleep(Duration::from_millis(300));
+    // The datagram was sent before connect exited; give the receiver's
+    // stdout writer up to 5 s to land it.
+    for _ in 0..250 {
+        if std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let _ = receiver.kill();
     let _ = receiver.wait();
     let mut log = String::new();
@@ -435,6 +394,13 @@ impl TwoHosts {
         };
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", name]).args(argv);
+        cmd
+    }
+
+    /// sockit run on `host`.
+    fn sockit(&self, host: &str, args: &[&str]) -> Command {
+        let mut cmd = self.exec(host, &[env!("CARGO_BIN_EXE_sockit")]);
+        cmd.args(args);
         cmd
     }
 }

@@ -13,8 +13,9 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::{MAX_DATAGRAM, STDIN_DATAGRAM, explain};
-use crate::addr::{Family, resolve};
+use crate::addr::Family;
 use crate::error::{Error, Result};
+use crate::transport::connect::resolve_and_tell;
 use crate::transport::events::{Event, Events};
 use crate::transport::relay::{RelayEnd, SessionEnd};
 use crate::transport::shutdown::{Trigger, stopped};
@@ -42,14 +43,7 @@ pub async fn run(
     trigger: &Trigger,
 ) -> Result<SessionEnd> {
     let mut shutdown = trigger.subscribe();
-    let (name, family) = (host.to_string(), options.family);
-    let addrs = tokio::task::spawn_blocking(move || resolve(&name, port, family))
-        .await
-        .map_err(|e| Error::io("resolving", std::io::Error::other(e)))??;
-    events.emit(Event::Resolved {
-        host: host.to_string(),
-        addrs: addrs.clone(),
-    });
+    let addrs = resolve_and_tell(host, port, options.family, events).await?;
     // No handshake tells which address works, so the first one is used.
     let peer = addrs[0];
     let any: SocketAddr = if peer.is_ipv6() {
