@@ -84,6 +84,10 @@ pub enum Error {
     )]
     PeerStoppedReading { peer: SocketAddr },
 
+    /// A lookup found nothing (unknown service, no name for an address).
+    #[error("{what}; {hint}")]
+    NotFound { what: String, hint: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,

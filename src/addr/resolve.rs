@@ -65,6 +65,54 @@ pub fn resolve(host: &str, port: u16, family: Family) -> Result<Vec<SocketAddr>>
     Ok(addrs)
 }
 
+/// What `sockit resolve NAME` shows: every address the system resolver
+/// returns, in its order, with the canonical name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Resolution {
+    pub query: String,
+    pub canonical: String,
+    pub addresses: Vec<String>,
+}
+
+/// getaddrinfo(3) with AI_CANONNAME, one socket type so each address comes
+/// once, as Python's `socket.getaddrinfo(name, None, family, SOCK_STREAM, 0,
+/// AI_CANONNAME)`.
+pub fn lookup(name: &str, family: Family) -> Result<Resolution> {
+    let hints = dns_lookup::AddrInfoHints {
+        flags: libc::AI_CANONNAME,
+        address: match family {
+            Family::Any => libc::AF_UNSPEC,
+            Family::V4 => libc::AF_INET,
+            Family::V6 => libc::AF_INET6,
+        },
+        socktype: libc::SOCK_STREAM,
+        protocol: 0,
+    };
+    let unknown = |detail: String| Error::UnknownHost {
+        host: name.to_string(),
+        detail,
+    };
+    let answers = dns_lookup::getaddrinfo(Some(name), None, Some(hints))
+        .map_err(|e| unknown(std::io::Error::from(e).to_string()))?;
+    let mut canonical = None;
+    let mut addresses: Vec<String> = Vec::new();
+    for answer in answers {
+        let answer = answer.map_err(|e| unknown(e.to_string()))?;
+        if canonical.is_none() {
+            canonical = answer.canonname.clone();
+        }
+        let address = answer.sockaddr.ip().to_string();
+        if !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
+    Ok(Resolution {
+        query: name.to_string(),
+        canonical: canonical.unwrap_or_else(|| name.to_string()),
+        addresses,
+    })
+}
+
 /// The address a listener binds: loopback unless the user names a host, so a
 /// quick test server is never exposed to the network by accident.
 pub fn listen_address(host: Option<&str>, port: u16, family: Family) -> Result<SocketAddr> {

@@ -1,6 +1,7 @@
 //! The operating-system corner: limits the tools must raise, and the one
 //! place allowed `unsafe`, for system calls no safe crate wraps.
 
+pub mod hostent;
 mod limits;
 pub mod mmsg;
 
