@@ -23,6 +23,85 @@ pub enum Command {
     ///
     /// Example: `sockit connect example.org 80 < request`.
     Connect(ConnectArgs),
+    /// Print this host's name, as gethostname() returns it.
+    Hostname(HostnameArgs),
+    /// Resolve names to addresses through the system resolver (getaddrinfo:
+    /// /etc/hosts and DNS, as every program on this machine sees them).
+    Resolve(ResolveArgs),
+    /// Find the name registered for addresses (gethostbyaddr).
+    Reverse(ReverseArgs),
+    /// Look services up by name or port in the services database, as
+    /// getservbyname() and getservbyport() do.
+    Service(ServiceArgs),
+    /// List this host's network interfaces and their addresses.
+    Ifaces(OutputArgs),
+    /// Explain IP addresses and subnets: kind, network, netmask, broadcast,
+    /// hosts, gateway, and the bytes in network byte order.
+    Ip(IpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// One JSON object per query, one per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HostnameArgs {
+    /// The fully qualified name: the resolver's canonical name for this host.
+    #[arg(long)]
+    pub fqdn: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Names to resolve.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// IPv4 addresses only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 addresses only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReverseArgs {
+    /// IPv4 or IPv6 addresses.
+    #[arg(required = true, value_name = "ADDR")]
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// Service names (or aliases) and port numbers.
+    #[arg(required = true, value_name = "NAME|PORT")]
+    pub queries: Vec<String>,
+    /// Only this transport protocol.
+    #[arg(long, value_parser = ["tcp", "udp"])]
+    pub proto: Option<String>,
+    /// Say where the answers come from.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IpArgs {
+    /// Addresses, with an optional prefix length: 192.168.1.10/24, 2001:db8::/64.
+    #[arg(required = true, value_name = "ADDR[/PREFIX]")]
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use sockit::addr::{Family, PortUse, listen_address, parse_port};
+use sockit::addr::{self, Family, PortUse, Services, listen_address, parse_port};
+use sockit::output::report::print_all;
 use sockit::output::{narrate, progress::Progress};
 use sockit::transport::udp;
 use sockit::transport::{
@@ -59,6 +60,37 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Listen(args) => listen(args),
         Command::Connect(args) => connect(args),
+        Command::Hostname(args) => Ok(print_all([addr::host_name(args.fqdn)], args.output.json)),
+        Command::Resolve(args) => {
+            let family = match (args.ipv4, args.ipv6) {
+                (true, _) => Family::V4,
+                (_, true) => Family::V6,
+                _ => Family::Any,
+            };
+            let answers = args.names.iter().map(|name| addr::lookup(name, family));
+            Ok(print_all(answers, args.output.json))
+        }
+        Command::Reverse(args) => {
+            let answers = args.addresses.iter().map(|a| addr::reverse(a));
+            Ok(print_all(answers, args.output.json))
+        }
+        Command::Service(args) => {
+            let services = Services::load();
+            if args.verbose {
+                eprintln!("{}", services.origin());
+            }
+            let proto = args.proto.as_deref();
+            let answers = args.queries.iter().map(|q| services.lookup(q, proto));
+            Ok(print_all(answers, args.output.json))
+        }
+        Command::Ifaces(output) => {
+            let interfaces = addr::interfaces()?;
+            Ok(print_all(interfaces.into_iter().map(Ok), output.json))
+        }
+        Command::Ip(args) => {
+            let answers = args.addresses.iter().map(|a| addr::analyse(a));
+            Ok(print_all(answers, args.output.json))
+        }
     }
 }
 

@@ -93,7 +93,7 @@ pub fn lookup(name: &str, family: Family) -> Result<Resolution> {
         detail,
     };
     let answers = dns_lookup::getaddrinfo(Some(name), None, Some(hints))
-        .map_err(|e| unknown(std::io::Error::from(e).to_string()))?;
+        .map_err(|e| unknown(resolver_detail(&std::io::Error::from(e))))?;
     let mut canonical = None;
     let mut addresses: Vec<String> = Vec::new();
     for answer in answers {

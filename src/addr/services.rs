@@ -51,6 +51,21 @@ impl Services {
         }
     }
 
+    /// Where the answers come from, for `-v`.
+    pub fn origin(&self) -> String {
+        if self.from_system {
+            format!(
+                "services from {SERVICES_FILE} ({} entries)",
+                self.entries.len()
+            )
+        } else {
+            format!(
+                "{SERVICES_FILE} is missing: using sockit's built-in list of {} well-known services",
+                self.entries.len()
+            )
+        }
+    }
+
     /// Answers one query: a port number looks up by port, anything else by
     /// name or alias; `protocol` narrows to tcp or udp.
     pub fn lookup(&self, query: &str, protocol: Option<&str>) -> Result<Service> {
@@ -110,7 +125,7 @@ const BUILT_IN: &str = "\
 echo 7/tcp\necho 7/udp\ndiscard 9/tcp sink null\ndiscard 9/udp sink null\ndaytime 13/tcp\n\
 ftp-data 20/tcp\nftp 21/tcp\nssh 22/tcp\ntelnet 23/tcp\nsmtp 25/tcp mail\ntime 37/tcp timserver\n\
 whois 43/tcp nicname\ndomain 53/tcp\ndomain 53/udp\nbootps 67/udp\nbootpc 68/udp\ntftp 69/udp\n\
-gopher 70/tcp\nfinger 79/tcp\nhttp 80/tcp www\nkerberos 88/tcp kerberos5 krb5 kerberos-sec\n\
+gopher 70/tcp\nfinger 79/tcp\nhttp 80/tcp www\nhttp 80/udp www\nkerberos 88/tcp kerberos5 krb5 kerberos-sec\n\
 kerberos 88/udp kerberos5 krb5 kerberos-sec\npop3 110/tcp pop-3\nsunrpc 111/tcp portmapper\n\
 sunrpc 111/udp portmapper\nauth 113/tcp authentication tap ident\nnntp 119/tcp readnews untp\n\
 ntp 123/udp\nnetbios-ns 137/udp\nnetbios-dgm 138/udp\nnetbios-ssn 139/tcp\nimap2 143/tcp imap\n\

@@ -3,3 +3,4 @@
 
 pub mod narrate;
 pub mod progress;
+pub mod report;

@@ -8,5 +8,6 @@ mod echo;
 mod errors;
 mod interop;
 mod keep_open;
+mod lookups;
 mod relay;
 mod udp;
