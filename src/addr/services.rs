@@ -21,10 +21,13 @@ pub struct Service {
     pub aliases: Vec<String>,
 }
 
-/// The database and where it came from.
+/// The database and where it came from. The text is kept and searched per
+/// query rather than parsed into entries up front: a lookup is a whole
+/// process, and allocating a few thousand strings it will not use was the
+/// largest part of `sockit service`'s own run time.
 #[derive(Debug, Clone)]
 pub struct Services {
-    entries: Vec<Service>,
+    text: String,
     /// False when `/etc/services` was missing and the built-in list is used.
     pub from_system: bool,
 }
@@ -34,11 +37,11 @@ impl Services {
     pub fn load() -> Services {
         match std::fs::read_to_string(SERVICES_FILE) {
             Ok(text) => Services {
-                entries: parse(&text),
+                text,
                 from_system: true,
             },
             Err(_) => Services {
-                entries: parse(BUILT_IN),
+                text: BUILT_IN.to_string(),
                 from_system: false,
             },
         }
@@ -46,7 +49,7 @@ impl Services {
 
     pub fn from_text(text: &str) -> Services {
         Services {
-            entries: parse(text),
+            text: text.to_string(),
             from_system: true,
         }
     }
@@ -56,12 +59,12 @@ impl Services {
         if self.from_system {
             format!(
                 "services from {SERVICES_FILE} ({} entries)",
-                self.entries.len()
+                entries(&self.text).count()
             )
         } else {
             format!(
                 "{SERVICES_FILE} is missing: using sockit's built-in list of {} well-known services",
-                self.entries.len()
+                entries(&self.text).count()
             )
         }
     }
@@ -69,54 +72,75 @@ impl Services {
     /// Answers one query: a port number looks up by port, anything else by
     /// name or alias; `protocol` narrows to tcp or udp.
     pub fn lookup(&self, query: &str, protocol: Option<&str>) -> Result<Service> {
-        let proto_ok = |s: &&Service| protocol.is_none_or(|p| s.protocol == p);
+        let proto_ok = |e: &Entry<'_>| protocol.is_none_or(|p| e.protocol == p);
         let found = if !query.is_empty() && query.bytes().all(|b| b.is_ascii_digit()) {
             let port: u16 = query.parse().map_err(|_| {
                 Error::Usage(format!(
                     "port {query} is out of range: ports go from 0 to 65535"
                 ))
             })?;
-            self.entries
-                .iter()
-                .filter(proto_ok)
-                .find(|s| s.port == port)
+            entries(&self.text).find(|e| proto_ok(e) && e.port == port)
         } else {
-            self.entries
-                .iter()
-                .filter(proto_ok)
-                .find(|s| s.name == query || s.aliases.iter().any(|a| a == query))
+            entries(&self.text)
+                .find(|e| proto_ok(e) && (e.name == query || e.aliases().any(|a| a == query)))
         };
-        found.cloned().ok_or_else(|| Error::NotFound {
-            what: format!(
-                "no service {query:?}{} in {}",
-                protocol.map(|p| format!(" over {p}")).unwrap_or_default(),
-                if self.from_system {
-                    SERVICES_FILE
-                } else {
-                    "sockit's built-in list (/etc/services is missing)"
-                }
-            ),
-            hint: "check the spelling, or look for it with: grep -w NAME /etc/services".into(),
-        })
+        found
+            .map(|e| e.to_service())
+            .ok_or_else(|| Error::NotFound {
+                what: format!(
+                    "no service {query:?}{} in {}",
+                    protocol.map(|p| format!(" over {p}")).unwrap_or_default(),
+                    if self.from_system {
+                        SERVICES_FILE
+                    } else {
+                        "sockit's built-in list (/etc/services is missing)"
+                    }
+                ),
+                hint: "check the spelling, or look for it with: grep -w NAME /etc/services".into(),
+            })
     }
 }
 
-/// `name port/protocol [alias...] [# comment]`, one per line.
-fn parse(text: &str) -> Vec<Service> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.split('#').next().unwrap_or_default();
-            let mut fields = line.split_whitespace();
-            let name = fields.next()?;
-            let (port, protocol) = fields.next()?.split_once('/')?;
-            Some(Service {
-                name: name.to_string(),
-                port: port.parse().ok()?,
-                protocol: protocol.to_string(),
-                aliases: fields.map(str::to_string).collect(),
-            })
+/// One line of the database, borrowed from its text.
+struct Entry<'a> {
+    name: &'a str,
+    port: u16,
+    protocol: &'a str,
+    rest: &'a str,
+}
+
+impl<'a> Entry<'a> {
+    fn aliases(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.rest.split_whitespace()
+    }
+
+    fn to_service(&self) -> Service {
+        Service {
+            name: self.name.to_string(),
+            port: self.port,
+            protocol: self.protocol.to_string(),
+            aliases: self.aliases().map(str::to_string).collect(),
+        }
+    }
+}
+
+/// `name port/protocol [alias...] [# comment]`, one per line; malformed
+/// lines are skipped, as getservent(3) does.
+fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
+    text.lines().filter_map(|line| {
+        let line = line.split_once('#').map_or(line, |(data, _)| data);
+        let line = line.trim_start();
+        let (name, rest) = line.split_once(char::is_whitespace)?;
+        let rest = rest.trim_start();
+        let (port_proto, rest) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let (port, protocol) = port_proto.split_once('/')?;
+        Some(Entry {
+            name,
+            port: port.parse().ok()?,
+            protocol,
+            rest,
         })
-        .collect()
+    })
 }
 
 /// Used only where `/etc/services` is missing: the services the course and
@@ -169,7 +193,7 @@ mod tests {
     #[test]
     fn the_built_in_list_parses_whole() {
         let lines = BUILT_IN.lines().count();
-        assert_eq!(parse(BUILT_IN).len(), lines);
+        assert_eq!(entries(BUILT_IN).count(), lines);
     }
 
     proptest! {
