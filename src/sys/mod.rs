@@ -4,5 +4,7 @@
 pub mod hostent;
 mod limits;
 pub mod mmsg;
+mod signals;
 
 pub use limits::raise_open_file_limit;
+pub use signals::ignore_sigpipe;
