@@ -12,7 +12,11 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Each subcommand's arguments are built only when it is the one invoked
+/// (`defer`): a lookup is a whole process, and building every subcommand's
+/// arguments was most of the time sockit spent before doing its job.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Wait for TCP clients (socket, bind, listen, accept) and relay stdin/stdout
     /// with them, or echo or chat.
