@@ -8,21 +8,23 @@
 //!
 //! The modules follow the layers of the course notes, bottom to top:
 //!
-//! - [`addr`]: the host and addressing layer. Ports, address families and name
-//!   resolution through the system resolver (so `/etc/hosts` and nsswitch apply).
+//! - [`addr`]: the host and addressing layer. Ports and address families, the
+//!   host name, names to addresses and back through the system resolver (so
+//!   `/etc/hosts` and nsswitch apply), the services database, interfaces, and
+//!   IP/subnet analysis with byte order.
 //! - [`transport`]: the transport layer. The TCP server flow (socket, bind,
 //!   listen, accept, recv/send, close), the client that tries each address in
 //!   turn, the stdin/stdout relay with a correct half-close, and the server
 //!   modes built on it: keep-open fan-out, echo and chat; and UDP, datagram
 //!   by datagram (`transport::udp`).
-//! - [`output`]: how events become text for people: the `-v` narration of the
-//!   server flow and the progress display. The library emits events; it never
-//!   prints.
-//! - [`sys`]: the operating-system corner: limits the tools need raised, and
-//!   batched datagram calls, the only `unsafe` code in the crate.
+//! - [`output`]: how values become text: the `-v` narration of the server
+//!   flow, the progress display, and the lookup commands' text and JSON
+//!   printers. The rest of the library never prints.
+//! - [`sys`]: the operating-system corner and the only `unsafe` code: limits
+//!   the tools need raised, batched datagram calls, `gethostbyaddr_r`, SIGPIPE.
 //! - [`error`]: one error enum whose messages name the problem and the fix.
 //!
-//! The tools still to come (lookups, ping and scan, packet capture) get
+//! The tools still to come (ping and scan, packet capture) get
 //! their own modules beside these, in the layer they belong to.
 
 #![deny(unsafe_code)]

@@ -137,7 +137,7 @@ pub fn listen_address(host: Option<&str>, port: u16, family: Family) -> Result<S
     }
 }
 
-/// "127.0.0.1, [::1]:80" style list for messages.
+/// "127.0.0.1, ::1": the addresses of a list, for messages.
 pub fn format_addrs(addrs: &[SocketAddr]) -> String {
     addrs
         .iter()
