@@ -2,7 +2,7 @@
 //!
 //! TCP and UDP servers start the same way (a socket of the address's family,
 //! dual-stack for `::`, bind with errors that say what to do),
-//! so both go through [`bound_socket`]; only TCP then calls `listen`.
+//! so both go through `bound_socket`; only TCP then calls `listen`.
 
 use std::net::SocketAddr;
 
