@@ -2,7 +2,7 @@
 //!
 //! The course's server flow is socket → bind → listen ([`bind`]), then
 //! accept → recv/send → close ([`server`]); the client resolves and connects
-//! ([`connect`]). Between a connection and the terminal sits the [`relay`],
+//! ([`connect`](mod@connect)). Between a connection and the terminal sits the [`relay`](mod@relay),
 //! which moves both directions at once through the zero-copy [`pump`] and
 //! closes in four steps. A server offers one of three services per client:
 //! the relay (shared by many clients in keep-open mode, [`fanout`]), [`echo`]
