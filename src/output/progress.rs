@@ -1,18 +1,18 @@
 //! The progress display for long transfers: bytes, rate and ETA on stderr,
 //! never in the data stream.
 //!
-//! On a terminal it is an indicatif bar redrawn in place. When `--progress`
-//! is asked for and stderr is a file or a pipe (a log), it becomes one plain
-//! line per second instead, since redrawing a line only makes sense on a
-//! terminal.
+//! On a terminal it is a bar redrawn in place ten times a second. When
+//! `--progress` is asked for and stderr is a file or a pipe (a log), the same
+//! status becomes one plain line per second instead, since redrawing a line
+//! only makes sense on a terminal. (It is drawn by hand rather than with a
+//! progress-bar crate: every lookup command is a whole process, and that
+//! crate was a tenth of the binary and its only user of libm.)
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::narrate::bytes;
 use crate::transport::Counters;
@@ -70,36 +70,30 @@ impl Drop for Progress {
 }
 
 fn draw_bar(counters: &Counters, total: Option<u64>, done: &AtomicBool) {
-    let template = match total {
-        Some(_) => {
-            "{bar:30} {bytes}/{total_bytes} sent, {msg} received  {bytes_per_sec}  ETA {eta}"
-        }
-        None => "{spinner} {bytes} moved ({msg})  {bytes_per_sec}  {elapsed}",
-    };
-    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(10));
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
+    const WIDTH: usize = 30;
     loop {
         let finished = done.load(Ordering::Relaxed);
-        match total {
-            Some(_) => {
-                bar.set_position(counters.sent());
-                bar.set_message(bytes(counters.received()));
+        let bar = match total {
+            Some(total) if total > 0 => {
+                let fraction = (counters.sent() as f64 / total as f64).min(1.0);
+                let filled = (fraction * WIDTH as f64) as usize;
+                format!(
+                    "[{}{}] {:3.0}% ",
+                    "#".repeat(filled),
+                    ".".repeat(WIDTH - filled),
+                    fraction * 100.0
+                )
             }
-            None => {
-                bar.set_position(counters.sent() + counters.received());
-                bar.set_message(format!(
-                    "{} sent, {} received",
-                    bytes(counters.sent()),
-                    bytes(counters.received())
-                ));
-            }
-        }
+            _ => String::new(),
+        };
+        // \r and "erase line" redraw in place; the final state stays.
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{bar}{}", status(counters, total));
         if finished {
-            bar.finish();
+            let _ = writeln!(err);
             return;
         }
+        drop(err);
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -109,30 +103,7 @@ fn print_lines(counters: &Counters, total: Option<u64>, done: &AtomicBool) {
     loop {
         let finished = done.load(Ordering::Relaxed);
         if finished || ticks.is_multiple_of(10) && ticks > 0 {
-            let elapsed = counters.elapsed().as_secs_f64().max(1e-9);
-            let moved = counters.sent() + counters.received();
-            let rate = moved as f64 / elapsed;
-            let mut line = format!(
-                "progress: sent {}, received {}, {}/s",
-                bytes(counters.sent()),
-                bytes(counters.received()),
-                bytes(rate as u64)
-            );
-            if let Some(total) = total {
-                let left = total.saturating_sub(counters.sent());
-                let sent_rate = counters.sent() as f64 / elapsed;
-                let eta = if sent_rate > 0.0 {
-                    format!("{:.0} s", left as f64 / sent_rate)
-                } else {
-                    "unknown".into()
-                };
-                line.push_str(&format!(
-                    ", {} of {}, ETA {eta}",
-                    bytes(counters.sent()),
-                    bytes(total)
-                ));
-            }
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            let _ = writeln!(std::io::stderr().lock(), "{}", status(counters, total));
         }
         if finished {
             return;
@@ -140,6 +111,31 @@ fn print_lines(counters: &Counters, total: Option<u64>, done: &AtomicBool) {
         ticks += 1;
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// "progress: sent 1.2 GiB, received 0 B, 1.1 GiB/s, 1.2 GiB of 2.0 GiB, ETA 1 s"
+fn status(counters: &Counters, total: Option<u64>) -> String {
+    let elapsed = counters.elapsed().as_secs_f64().max(1e-9);
+    let (sent, received) = (counters.sent(), counters.received());
+    let rate = (sent + received) as f64 / elapsed;
+    let mut line = format!(
+        "progress: sent {}, received {}, {}/s",
+        bytes(sent),
+        bytes(received),
+        bytes(rate as u64)
+    );
+    if let Some(total) = total {
+        let sent_rate = sent as f64 / elapsed;
+        let eta = if sent >= total {
+            "0 s".to_string()
+        } else if sent_rate > 0.0 {
+            format!("{:.0} s", total.saturating_sub(sent) as f64 / sent_rate)
+        } else {
+            "unknown".into()
+        };
+        line.push_str(&format!(", {} of {}, ETA {eta}", bytes(sent), bytes(total)));
+    }
+    line
 }
 
 /// What is left to read of stdin, when it is a regular file.
