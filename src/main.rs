@@ -10,6 +10,7 @@
 #![no_main]
 
 mod cli;
+mod startup;
 
 use std::sync::Arc;
 use std::time::Duration;
