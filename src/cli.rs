@@ -42,6 +42,17 @@ pub enum Command {
     /// Explain IP addresses and subnets: kind, network, netmask, broadcast,
     /// hosts, gateway, and the bytes in network byte order.
     Ip(IpArgs),
+    /// Send ICMP echo requests (or time TCP handshakes with --tcp) and report
+    /// each reply and a summary, as iputils ping does.
+    ///
+    /// Exit status: 0 when any reply came, 1 when none did, 2 on error.
+    Ping(PingArgs),
+    /// Find the TCP ports that accept connections: a connect scan (handshake,
+    /// then close), many ports at once, open ports in port order.
+    ///
+    /// Example: `sockit scan 127.0.0.1 1-1024`. Exit status: 0 when a port
+    /// is open, 1 when none is, 2 on error, as `nc -z`.
+    Scan(ScanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +117,86 @@ pub struct IpArgs {
     pub addresses: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// The host to probe: a name or an address.
+    pub host: String,
+    /// Stop after COUNT probes (default: until Ctrl-C).
+    #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Seconds between probes; fractions allowed (0.2).
+    #[arg(short = 'i', value_name = "INTERVAL", default_value_t = 1.0)]
+    pub interval: f64,
+    /// Seconds to wait for a reply when none has come yet (once some have,
+    /// ping waits twice the longest round trip); with --tcp, each
+    /// handshake's time limit.
+    #[arg(short = 'W', value_name = "TIMEOUT", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Bytes of data in each echo request (8 ICMP header bytes are added).
+    #[arg(
+        short = 's',
+        value_name = "SIZE",
+        default_value_t = 56,
+        conflicts_with = "tcp"
+    )]
+    pub size: usize,
+    /// Time the TCP three-way handshake to PORT instead of sending ICMP
+    /// (no privileges needed; a refused connection counts as lost).
+    #[arg(long, value_name = "PORT")]
+    pub tcp: Option<String>,
+    /// Quiet: only the first line and the summary.
+    #[arg(short = 'q')]
+    pub quiet: bool,
+    /// IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// Say which kind of ICMP socket is used (datagram or raw).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The host to scan: a name or an address.
+    pub host: String,
+    /// Ports: 22, 1-1024, 22,80,8000-8100, or - for all of 1-65535.
+    #[arg(value_parser = parse_ports, allow_hyphen_values = true)]
+    pub ports: PortList,
+    /// Probes in flight at once (limited by the open-file limit, which is
+    /// raised first).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: u64,
+    /// Seconds to wait for each handshake before calling the port filtered.
+    #[arg(short = 'w', long = "wait", value_name = "SECS", default_value_t = 1.0)]
+    pub wait: f64,
+    /// IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// Also count the closed and filtered ports and time the scan (stderr).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A parsed port list, so a bad one is a usage error before anything runs.
+#[derive(Debug, Clone)]
+pub struct PortList(pub Vec<u16>);
+
+fn parse_ports(text: &str) -> Result<PortList, String> {
+    sockit::addr::parse_port_list(text)
+        .map(PortList)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

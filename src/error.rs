@@ -84,6 +84,11 @@ pub enum Error {
     )]
     PeerStoppedReading { peer: SocketAddr },
 
+    #[error(
+        "cannot open an ICMP socket: unprivileged ICMP sockets are limited to the groups in net.ipv4.ping_group_range (now \"{group_range}\") and raw ones need root or CAP_NET_RAW; widen the range (sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"), run as root, or time TCP handshakes instead with --tcp PORT"
+    )]
+    IcmpPermission { group_range: String },
+
     /// A lookup found nothing (unknown service, no name for an address).
     #[error("{what}; {hint}")]
     NotFound { what: String, hint: String },

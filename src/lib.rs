@@ -17,6 +17,10 @@
 //!   turn, the stdin/stdout relay with a correct half-close, and the server
 //!   modes built on it: keep-open fan-out, echo and chat; and UDP, datagram
 //!   by datagram (`transport::udp`).
+//! - [`tools`]: the tools built on the transport layer: `ping` (ICMP echo or
+//!   a timed TCP handshake) and `scan` (a concurrent TCP connect scan).
+//! - [`wire`]: packets as bytes, one module per protocol, read through
+//!   length-checked views (ICMP and the IPv4 header for ping so far).
 //! - [`output`]: how values become text: the `-v` narration of the server
 //!   flow, the progress display, and the lookup commands' text and JSON
 //!   printers. The rest of the library never prints.
@@ -24,8 +28,7 @@
 //!   the tools need raised, batched datagram calls, `gethostbyaddr_r`, SIGPIPE.
 //! - [`error`]: one error enum whose messages name the problem and the fix.
 //!
-//! The tools still to come (ping and scan, packet capture) get
-//! their own modules beside these, in the layer they belong to.
+//! Packet capture, still to come, will live in `wire` beside the decoders.
 
 #![deny(unsafe_code)]
 
@@ -33,6 +36,8 @@ pub mod addr;
 pub mod error;
 pub mod output;
 pub mod sys;
+pub mod tools;
 pub mod transport;
+pub mod wire;
 
 pub use error::{Error, Result};

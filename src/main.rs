@@ -12,22 +12,27 @@
 mod cli;
 mod startup;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 
 use sockit::addr::{self, Family, PortUse, Services, listen_address, parse_port};
+use sockit::output::ping::{PingPrinter, PingTarget, emit};
 use sockit::output::report::print_all;
-use sockit::output::{narrate, progress::Progress};
+use sockit::output::{self, narrate, progress::Progress};
+use sockit::tools::ping::{self, IcmpProber, PingOptions, ProbeReport, SocketKind, TcpProber};
+use sockit::tools::scan::{self, ScanOptions};
 use sockit::transport::udp;
 use sockit::transport::{
     self, ConnectOptions, Counters, Events, Mode, RelayOptions, ServeOptions, SessionEnd, Stop,
     Trigger,
 };
+use sockit::wire::icmp::Version;
 use sockit::{Error, Result};
 
-use cli::{Cli, Command, CommonArgs, ConnectArgs, ListenArgs};
+use cli::{Cli, Command, CommonArgs, ConnectArgs, ListenArgs, PingArgs, ScanArgs};
 
 #[unsafe(no_mangle)]
 extern "C" fn main(
@@ -80,11 +85,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Connect(args) => connect(args),
         Command::Hostname(args) => Ok(print_all([addr::host_name(args.fqdn)], args.output.json)),
         Command::Resolve(args) => {
-            let family = match (args.ipv4, args.ipv6) {
-                (true, _) => Family::V4,
-                (_, true) => Family::V6,
-                _ => Family::Any,
-            };
+            let family = Family::from_flags(args.ipv4, args.ipv6);
             let answers = args.names.iter().map(|name| addr::lookup(name, family));
             Ok(print_all(answers, args.output.json))
         }
@@ -109,7 +110,134 @@ fn run(cli: Cli) -> Result<i32> {
             let answers = args.addresses.iter().map(|a| addr::analyse(a));
             Ok(print_all(answers, args.output.json))
         }
+        // ping's own convention: errors exit with 2, "no reply" with 1.
+        Command::Ping(args) => ping(args).or_else(|err| {
+            eprintln!("sockit: {err}");
+            Ok(2)
+        }),
+        Command::Scan(args) => scan(args),
     }
+}
+
+fn ping(args: PingArgs) -> Result<i32> {
+    let interval = seconds("-i", args.interval, true)?;
+    let timeout = seconds("-W", args.timeout, false)?;
+    let tcp_port = args
+        .tcp
+        .as_deref()
+        .map(|p| parse_port(p, PortUse::Connect))
+        .transpose()?;
+    let address = first_address(&args.host, Family::from_flags(args.ipv4, args.ipv6))?;
+    let max = ping::icmp::max_payload(Version::of(address));
+    if args.size > max {
+        return Err(Error::Usage(format!(
+            "-s {}: an echo request to {address} holds at most {max} bytes of data",
+            args.size
+        )));
+    }
+    let options = PingOptions {
+        count: args.count,
+        interval,
+        timeout,
+    };
+    let printer = PingPrinter {
+        target: PingTarget {
+            host: args.host.clone(),
+            address,
+            tcp_port,
+            payload_len: args.size,
+        },
+        json: args.output.json,
+        quiet: args.quiet,
+        timeout,
+    };
+    let runtime = runtime()?;
+    let summary = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        let shutdown = trigger.subscribe();
+        let report = |probe: &ProbeReport| {
+            if let Some(line) = printer.probe(probe)
+                && !emit(&line)
+            {
+                trigger.fire(Stop::OutputClosed);
+            }
+        };
+        if let Some(header) = printer.header() {
+            emit(&header);
+        }
+        Ok::<_, Error>(match tcp_port {
+            Some(port) => {
+                let mut prober = TcpProber::new(SocketAddr::new(address, port), timeout);
+                ping::ping(&mut prober, &options, report, shutdown).await
+            }
+            None => {
+                let mut prober = IcmpProber::open(address, args.size)?;
+                if args.verbose {
+                    eprintln!("sockit: {}", describe_socket(prober.kind()));
+                }
+                ping::ping(&mut prober, &options, report, shutdown).await
+            }
+        })
+    })?;
+    print!("{}", printer.summary(&summary));
+    finish(runtime, None);
+    Ok(summary.exit_code())
+}
+
+fn describe_socket(kind: SocketKind) -> &'static str {
+    match kind {
+        SocketKind::Datagram => {
+            "using an ICMP datagram socket (unprivileged: this group is in net.ipv4.ping_group_range)"
+        }
+        SocketKind::Raw => "using a raw ICMP socket (CAP_NET_RAW)",
+    }
+}
+
+fn scan(args: ScanArgs) -> Result<i32> {
+    let timeout = seconds("-w", args.wait, false)?;
+    let target = first_address(&args.host, Family::from_flags(args.ipv4, args.ipv6))?;
+    let options = ScanOptions {
+        concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
+        timeout,
+    };
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        Ok::<_, Error>(scan::scan(target, &args.ports.0, options, trigger.subscribe()).await)
+    })?;
+    finish(runtime, None);
+    let open = output::scan::open_ports(&report, &Services::load());
+    print!("{}", output::scan::render(&open, args.output.json));
+    if args.verbose {
+        eprintln!("sockit: {}", output::scan::counts(&report));
+    }
+    if let Some(error) = &report.last_local_error {
+        eprintln!(
+            "sockit: {} ports could not be probed ({error}); lower --concurrency",
+            report.local_failures
+        );
+    }
+    if report.interrupted() {
+        eprintln!(
+            "sockit: scan interrupted after {} of {} ports",
+            report.ports.len(),
+            report.requested
+        );
+        return Ok(130);
+    }
+    if open.is_empty() && !args.output.json {
+        eprintln!(
+            "sockit: no open TCP port among the {} scanned on {target}",
+            report.requested
+        );
+    }
+    Ok(if open.is_empty() { 1 } else { 0 })
+}
+
+/// The first address the resolver gives for `host` in `family`: ping and
+/// scan probe one address, as ping and nmap do.
+fn first_address(host: &str, family: Family) -> Result<IpAddr> {
+    Ok(addr::resolve(host, 0, family)?[0].ip())
 }
 
 fn listen(args: ListenArgs) -> Result<i32> {
@@ -243,22 +371,27 @@ fn exit_code(ended: SessionEnd, keep_open: bool) -> i32 {
 }
 
 fn family(common: &CommonArgs) -> Family {
-    match (common.ipv4, common.ipv6) {
-        (true, _) => Family::V4,
-        (_, true) => Family::V6,
-        _ => Family::Any,
-    }
+    Family::from_flags(common.ipv4, common.ipv6)
 }
 
 fn wait(common: &CommonArgs) -> Result<Option<Duration>> {
-    match common.wait {
-        None => Ok(None),
-        Some(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
-            Ok(Some(Duration::from_secs_f64(secs)))
-        }
-        Some(secs) => Err(Error::Usage(format!(
-            "-w {secs}: the wait must be a positive number of seconds"
-        ))),
+    common
+        .wait
+        .map(|secs| seconds("-w", secs, false))
+        .transpose()
+}
+
+/// A number of seconds from the command line, checked: positive (or zero
+/// where `zero_ok`) and finite.
+fn seconds(flag: &str, secs: f64, zero_ok: bool) -> Result<Duration> {
+    let low_ok = secs > 0.0 || (zero_ok && secs == 0.0);
+    if secs.is_finite() && low_ok && secs < 1e9 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        let least = if zero_ok { "0 or more" } else { "more than 0" };
+        Err(Error::Usage(format!(
+            "{flag} {secs}: give a number of seconds, {least} (fractions allowed)"
+        )))
     }
 }
 

@@ -18,7 +18,7 @@ mod services;
 pub use hostname::{HostName, host_name};
 pub use interfaces::{Interface, InterfaceAddress, interfaces};
 pub use ip::{IpReport, analyse, kinds};
-pub use port::{PortUse, parse_port};
+pub use port::{PortUse, parse_port, parse_port_list};
 pub use resolve::{Family, Resolution, format_addrs, listen_address, lookup, resolve};
 pub use reverse::{ReverseEntry, reverse};
 pub use services::{Service, Services};

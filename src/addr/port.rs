@@ -35,6 +35,47 @@ pub fn parse_port(text: &str, purpose: PortUse) -> Result<u16> {
     Ok(port)
 }
 
+/// Parses a scan's port list: `22`, `1-1024`, `22,80,8000-8100`, or `-` for
+/// every port from 1 to 65535 (nmap's `-p-`). The result is sorted, without
+/// repeats. A reversed range, a number outside 0-65535 or an empty item is a
+/// usage error that names the bad item.
+pub fn parse_port_list(text: &str) -> Result<Vec<u16>> {
+    let usage = |detail: String| {
+        Error::Usage(format!(
+            "invalid port list {text:?}: {detail}; write ports as 22, 1-1024, 22,80,8000-8100 or - for all"
+        ))
+    };
+    let number = |item: &str| -> Result<u16> {
+        parse_port(item, PortUse::Listen)
+            .map_err(|_| usage(format!("{item:?} is not a port from 0 to 65535")))
+    };
+    if text.trim() == "-" {
+        return Ok((1..=u16::MAX).collect());
+    }
+    let mut wanted = vec![false; usize::from(u16::MAX) + 1];
+    for item in text.split(',') {
+        let item = item.trim();
+        let (first, last) = match item.split_once('-') {
+            Some((a, b)) => (
+                if a.is_empty() { 1 } else { number(a)? },
+                if b.is_empty() { u16::MAX } else { number(b)? },
+            ),
+            None if item.is_empty() => return Err(usage("an empty item".into())),
+            None => {
+                let port = number(item)?;
+                (port, port)
+            }
+        };
+        if first > last {
+            return Err(usage(format!(
+                "the range {item} is reversed; write {last}-{first}"
+            )));
+        }
+        wanted[usize::from(first)..=usize::from(last)].fill(true);
+    }
+    Ok((0..=u16::MAX).filter(|&p| wanted[usize::from(p)]).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,10 +98,47 @@ mod tests {
         assert!(parse_port("0", PortUse::Connect).is_err());
     }
 
+    #[test]
+    fn port_lists_as_nmap_writes_them() {
+        assert_eq!(parse_port_list("22").unwrap(), vec![22]);
+        assert_eq!(
+            parse_port_list("22,80,8000-8002").unwrap(),
+            vec![22, 80, 8000, 8001, 8002]
+        );
+        assert_eq!(
+            parse_port_list("80,22,80,21-23").unwrap(),
+            vec![21, 22, 23, 80]
+        );
+        assert_eq!(parse_port_list("-").unwrap().len(), 65535);
+        assert_eq!(
+            parse_port_list("65530-").unwrap(),
+            (65530..=65535).collect::<Vec<u16>>()
+        );
+        assert_eq!(parse_port_list("-3").unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_port_list("0").unwrap(), vec![0]);
+    }
+
+    #[test]
+    fn bad_port_lists_are_usage_errors_that_name_the_item() {
+        for (bad, names) in [
+            ("100-1", "reversed"),
+            ("1-70000", "\"70000\""),
+            ("22,,80", "empty"),
+            ("http", "\"http\""),
+            ("", "empty"),
+            ("1-2-3", "\"2-3\""),
+        ] {
+            let err = parse_port_list(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+            assert!(err.to_string().contains(names), "{bad}: {err}");
+        }
+    }
+
     proptest! {
         #[test]
         fn never_panics(s in "\\PC*") {
             let _ = parse_port(&s, PortUse::Listen);
+            let _ = parse_port_list(&s);
         }
     }
 }

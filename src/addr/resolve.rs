@@ -18,6 +18,15 @@ pub enum Family {
 }
 
 impl Family {
+    /// The family that netcat-style `-4` / `-6` flags ask for.
+    pub fn from_flags(ipv4: bool, ipv6: bool) -> Family {
+        match (ipv4, ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        }
+    }
+
     pub fn admits(self, addr: &SocketAddr) -> bool {
         match self {
             Family::Any => true,

@@ -2,5 +2,7 @@
 //! plugs these printers into the event stream.
 
 pub mod narrate;
+pub mod ping;
 pub mod progress;
 pub mod report;
+pub mod scan;

@@ -1,0 +1,274 @@
+//! ping's output: iputils' lines (so eyes and scripts used to ping read it
+//! unchanged) or one JSON object per probe and one for the summary.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::tools::ping::{Outcome, PingSummary, ProbeReport};
+
+/// What is being pinged, for the header and the summary.
+#[derive(Debug, Clone)]
+pub struct PingTarget {
+    /// As the user typed it.
+    pub host: String,
+    pub address: IpAddr,
+    /// Some for `--tcp PORT`.
+    pub tcp_port: Option<u16>,
+    pub payload_len: usize,
+}
+
+pub struct PingPrinter {
+    pub target: PingTarget,
+    pub json: bool,
+    /// `-q`: the header and the summary only.
+    pub quiet: bool,
+    /// `-W`, named when a TCP probe runs out of time.
+    pub timeout: Duration,
+}
+
+impl PingPrinter {
+    /// iputils' first line.
+    pub fn header(&self) -> Option<String> {
+        if self.json {
+            return None;
+        }
+        let PingTarget { host, address, .. } = &self.target;
+        let size = self.target.payload_len;
+        Some(match (self.target.tcp_port, address) {
+            (Some(port), _) => {
+                format!("TCP PING {host} ({address}) port {port}: timing the three-way handshake.")
+            }
+            (None, IpAddr::V4(_)) => format!(
+                "PING {host} ({address}) {size}({}) bytes of data.",
+                size + 28
+            ),
+            (None, IpAddr::V6(_)) => format!("PING {host} ({address}) {size} data bytes"),
+        })
+    }
+
+    /// The line for one probe's fate, if it gets one.
+    pub fn probe(&self, report: &ProbeReport) -> Option<String> {
+        if self.json {
+            return Some(self.probe_json(report).to_string());
+        }
+        if self.quiet {
+            return None;
+        }
+        let seq_name = if self.target.tcp_port.is_some() {
+            "tcp_seq"
+        } else {
+            "icmp_seq"
+        };
+        let port = self
+            .target
+            .tcp_port
+            .map(|p| format!(" port {p}"))
+            .unwrap_or_default();
+        Some(match report {
+            ProbeReport::Outcome { outcome, duplicate } => match outcome {
+                Outcome::Reply {
+                    sequence,
+                    from,
+                    bytes,
+                    ttl,
+                    rtt,
+                    corrupted,
+                } => {
+                    let mut line = if self.target.tcp_port.is_some() {
+                        format!("connected to {from}{port}: {seq_name}={sequence}")
+                    } else {
+                        format!("{bytes} bytes from {from}: {seq_name}={sequence}")
+                    };
+                    if let Some(ttl) = ttl {
+                        line += &format!(" ttl={ttl}");
+                    }
+                    if let Some(rtt) = rtt {
+                        line += &format!(" time={}", format_rtt(*rtt));
+                    }
+                    if *duplicate {
+                        line += " (DUP!)";
+                    }
+                    if *corrupted {
+                        line += " (BAD DATA: the reply's payload differs from the request's)";
+                    }
+                    line
+                }
+                Outcome::Refused { sequence, from } => {
+                    format!(
+                        "{from}{port}: {seq_name}={sequence} refused: nothing listens on that port"
+                    )
+                }
+                Outcome::Error {
+                    sequence,
+                    from,
+                    description,
+                } => {
+                    format!("From {from}{port} {seq_name}={sequence} {description}")
+                }
+                Outcome::NoAnswer { sequence } => format!(
+                    "{}{port}: {seq_name}={sequence} no answer within {} s",
+                    self.target.address,
+                    self.timeout.as_secs_f64()
+                ),
+            },
+            ProbeReport::SendFailed { sequence, error } => {
+                format!("sockit: sending {seq_name}={sequence}: {error}")
+            }
+            ProbeReport::Lost { .. } => return None,
+        })
+    }
+
+    fn probe_json(&self, report: &ProbeReport) -> Value {
+        let mut object = match report {
+            ProbeReport::Outcome { outcome, duplicate } => {
+                let mut object = match outcome {
+                    Outcome::Reply {
+                        sequence,
+                        from,
+                        bytes,
+                        ttl,
+                        rtt,
+                        corrupted,
+                    } => json!({
+                        "seq": sequence, "state": "reply", "from": from.to_string(),
+                        "bytes": bytes, "ttl": ttl, "time_ms": rtt.map(|r| ms_rounded(ms(r))),
+                        "corrupted": corrupted,
+                    }),
+                    Outcome::Refused { sequence, from } => {
+                        json!({"seq": sequence, "state": "refused", "from": from.to_string()})
+                    }
+                    Outcome::Error {
+                        sequence,
+                        from,
+                        description,
+                    } => json!({
+                        "seq": sequence, "state": "error", "from": from.to_string(),
+                        "description": description,
+                    }),
+                    Outcome::NoAnswer { sequence } => {
+                        json!({"seq": sequence, "state": "no-answer"})
+                    }
+                };
+                object["duplicate"] = json!(duplicate);
+                object
+            }
+            ProbeReport::SendFailed { sequence, error } => {
+                json!({"seq": sequence, "state": "send-failed", "error": error})
+            }
+            ProbeReport::Lost { sequence } => json!({"seq": sequence, "state": "lost"}),
+        };
+        object["type"] = json!("probe");
+        object
+    }
+
+    /// iputils' closing lines, or the summary object.
+    pub fn summary(&self, summary: &PingSummary) -> String {
+        let rtt = summary.rtt_ms();
+        if self.json {
+            let mut object = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
+            object["type"] = json!("summary");
+            object["target"] = json!(self.target.address.to_string());
+            if let Some(port) = self.target.tcp_port {
+                object["port"] = json!(port);
+            }
+            object["loss_percent"] = json!(ms_rounded(summary.loss_percent()));
+            object["time_ms"] = json!(summary.elapsed.as_millis() as u64);
+            for (i, key) in ["rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_mdev_ms"]
+                .iter()
+                .enumerate()
+            {
+                object[*key] = json!(rtt.map(|r| ms_rounded(r[i])));
+            }
+            return object.to_string() + "\n";
+        }
+        let mut counts = format!(
+            "{} packets transmitted, {} received",
+            summary.transmitted, summary.received
+        );
+        for (n, what) in [
+            (summary.duplicates, "duplicates"),
+            (summary.corrupted, "corrupted"),
+            (summary.errors, "errors"),
+            (summary.refused, "refused"),
+        ] {
+            if n > 0 {
+                counts += &format!(", +{n} {what}");
+            }
+        }
+        let mut text = format!(
+            "\n--- {} ping statistics ---\n{counts}, {}% packet loss, time {}ms\n",
+            self.target.host,
+            format_g(summary.loss_percent()),
+            summary.elapsed.as_millis()
+        );
+        if let Some([min, avg, max, mdev]) = rtt {
+            text += &format!("rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms\n");
+        }
+        text
+    }
+}
+
+fn ms(rtt: Duration) -> f64 {
+    rtt.as_secs_f64() * 1000.0
+}
+
+/// Milliseconds to the microsecond, for JSON: the clock's noise below that
+/// is not information.
+fn ms_rounded(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
+}
+
+/// iputils' precision: three decimals under 1 ms, then two, one, none.
+pub fn format_rtt(rtt: Duration) -> String {
+    let ms = ms(rtt);
+    if ms >= 99.95 {
+        format!("{ms:.0} ms")
+    } else if ms >= 9.995 {
+        format!("{ms:.1} ms")
+    } else if ms >= 1.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{ms:.3} ms")
+    }
+}
+
+/// C's `%g`: six significant digits, no trailing zeros (33.3333, 0, 100).
+pub fn format_g(value: f64) -> String {
+    if value == 0.0 {
+        return "0".into();
+    }
+    let digits = 6 - 1 - value.abs().log10().floor() as i32;
+    let text = format!("{:.*}", digits.max(0) as usize, value);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Writes one line and says whether stdout is still there.
+pub fn emit(line: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_iputils_prints_them() {
+        assert_eq!(format_g(33.333333333), "33.3333");
+        assert_eq!(format_g(100.0), "100");
+        assert_eq!(format_g(0.0), "0");
+        assert_eq!(format_g(50.0), "50");
+        assert_eq!(format_g(66.66666666), "66.6667");
+        assert_eq!(format_rtt(Duration::from_micros(45)), "0.045 ms");
+        assert_eq!(format_rtt(Duration::from_micros(1234)), "1.23 ms");
+        assert_eq!(format_rtt(Duration::from_micros(12345)), "12.3 ms");
+        assert_eq!(format_rtt(Duration::from_micros(123456)), "123 ms");
+    }
+}

@@ -1,0 +1,263 @@
+//! ICMP echo probes: the classic ping.
+//!
+//! Linux offers two sockets for it. An ICMP *datagram* socket needs no
+//! privilege when the user's group is inside `net.ipv4.ping_group_range`
+//! (the same setting governs ICMPv6); the kernel then fills in the
+//! identifier, filters the replies for us and strips the IP header. A *raw*
+//! socket needs CAP_NET_RAW and sees every ICMP message reaching the host, so
+//! replies are matched by identifier, and it also brings the errors routers
+//! send about our probes (host unreachable, TTL exceeded). The datagram
+//! socket is tried first, as iputils does, so root and ordinary users see the
+//! same behaviour wherever the kernel allows it.
+//!
+//! Each request carries its send time in the first 8 bytes of its payload
+//! (iputils does the same), so a reply's round trip is known without a table
+//! of pending probes, late and duplicate replies included. The time is taken
+//! just before the send call, so the kernel's own work counts in it.
+
+use std::io::{self, IoSliceMut};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{
+    ControlMessageOwned, MsgFlags, SockaddrLike, SockaddrStorage, recvmsg, setsockopt, sockopt,
+};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+use super::{Outcome, PingOptions, Prober};
+use crate::error::{Error, Result};
+use crate::wire::icmp::{self, ECHO_HEADER_LEN, Message, Version};
+use crate::wire::ipv4::Ipv4Packet;
+
+/// Bytes of payload used for the send time.
+const STAMP_LEN: usize = 8;
+/// Room for the largest ICMP message plus an IPv4 header.
+const RECEIVE_BUFFER: usize = 65_536 + 60;
+
+/// The largest payload an echo request can carry in one IP packet.
+pub fn max_payload(version: Version) -> usize {
+    match version {
+        Version::V4 => 65_535 - 20 - ECHO_HEADER_LEN,
+        Version::V6 => 65_535 - ECHO_HEADER_LEN,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketKind {
+    /// SOCK_DGRAM + IPPROTO_ICMP: unprivileged, kernel-filtered.
+    Datagram,
+    /// SOCK_RAW: needs CAP_NET_RAW, sees all ICMP traffic.
+    Raw,
+}
+
+pub struct IcmpProber {
+    /// Tokio's UDP type only as a readiness wrapper around the datagram or
+    /// raw socket: its `recvmsg` and `sendto` are the same calls.
+    socket: UdpSocket,
+    kind: SocketKind,
+    version: Version,
+    target: SocketAddr,
+    identifier: u16,
+    payload_len: usize,
+    epoch: Instant,
+    buffer: Vec<u8>,
+}
+
+impl IcmpProber {
+    /// Opens the socket for pinging `target` with `payload_len` bytes of data
+    /// per request. Must run inside a Tokio runtime.
+    pub fn open(target: IpAddr, payload_len: usize) -> Result<IcmpProber> {
+        let version = Version::of(target);
+        let (domain, protocol) = match version {
+            Version::V4 => (Domain::IPV4, Protocol::ICMPV4),
+            Version::V6 => (Domain::IPV6, Protocol::ICMPV6),
+        };
+        let (socket, kind) = match Socket::new(domain, Type::DGRAM, Some(protocol)) {
+            Ok(socket) => (socket, SocketKind::Datagram),
+            Err(e) if is_permission(&e) => match Socket::new(domain, Type::RAW, Some(protocol)) {
+                Ok(socket) => (socket, SocketKind::Raw),
+                Err(e) if is_permission(&e) => {
+                    return Err(Error::IcmpPermission {
+                        group_range: std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+                            .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+                            .unwrap_or_else(|_| "unknown".into()),
+                    });
+                }
+                Err(e) => return Err(Error::io("opening a raw ICMP socket", e)),
+            },
+            Err(e) => return Err(Error::io("opening an ICMP socket", e)),
+        };
+        let context = |e: nix::Error| Error::io("setting up the ICMP socket", e.into());
+        match version {
+            // A raw IPv4 socket hands over the IP header, TTL included.
+            Version::V4 if kind == SocketKind::Datagram => {
+                setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).map_err(context)?
+            }
+            Version::V4 => {}
+            Version::V6 => {
+                setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true).map_err(context)?
+            }
+        }
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| Error::io("setting up the ICMP socket", e))?;
+        let socket = UdpSocket::from_std(socket.into())
+            .map_err(|e| Error::io("setting up the ICMP socket", e))?;
+        Ok(IcmpProber {
+            socket,
+            kind,
+            version,
+            target: SocketAddr::new(target, 0),
+            identifier: std::process::id() as u16,
+            payload_len,
+            epoch: Instant::now(),
+            buffer: vec![0; RECEIVE_BUFFER],
+        })
+    }
+
+    pub fn kind(&self) -> SocketKind {
+        self.kind
+    }
+
+    /// The request's payload: the send time, then iputils' pattern (each
+    /// byte its own offset) up to the requested size.
+    fn payload(&self, sent: Instant) -> Vec<u8> {
+        let mut payload: Vec<u8> = (0..self.payload_len).map(|i| i as u8).collect();
+        if self.payload_len >= STAMP_LEN {
+            let nanos = sent.duration_since(self.epoch).as_nanos() as u64;
+            payload[..STAMP_LEN].copy_from_slice(&nanos.to_be_bytes());
+        }
+        payload
+    }
+
+    /// Turns a received message into an answer to one of our probes, or
+    /// `None` for traffic that is not ours (other pings, our own requests
+    /// seen on loopback, neighbour discovery).
+    fn judge(&self, message: &[u8], from: IpAddr, ttl: Option<u8>, at: Instant) -> Option<Outcome> {
+        let ours =
+            |identifier: u16| self.kind == SocketKind::Datagram || identifier == self.identifier;
+        match icmp::parse(self.version, message)? {
+            Message::EchoReply(echo) if ours(echo.identifier) => {
+                let rtt = (echo.payload.len() >= STAMP_LEN && self.payload_len >= STAMP_LEN)
+                    .then(|| {
+                        let stamp = u64::from_be_bytes(echo.payload[..STAMP_LEN].try_into().ok()?);
+                        let sent = self.epoch + Duration::from_nanos(stamp);
+                        at.checked_duration_since(sent)
+                    })
+                    .flatten();
+                let expected = self.payload(at);
+                let corrupted = echo.payload.len() != expected.len()
+                    || echo.payload[STAMP_LEN.min(expected.len())..]
+                        != expected[STAMP_LEN.min(expected.len())..];
+                Some(Outcome::Reply {
+                    sequence: echo.sequence,
+                    from,
+                    bytes: message.len(),
+                    ttl,
+                    rtt,
+                    corrupted,
+                })
+            }
+            Message::Error {
+                description,
+                quoted: Some(echo),
+            } if ours(echo.identifier) => Some(Outcome::Error {
+                sequence: echo.sequence,
+                from,
+                description: description.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// One message from the socket: its bytes (from the ICMP header on),
+    /// sender and TTL.
+    async fn receive(&mut self) -> io::Result<(usize, usize, IpAddr, Option<u8>)> {
+        loop {
+            let buffer = &mut self.buffer;
+            let fd = self.socket.as_raw_fd();
+            let (len, from, ttl) = self
+                .socket
+                .async_io(Interest::READABLE, || receive_message(fd, buffer))
+                .await?;
+            // A raw IPv4 socket delivers the IP header first.
+            if self.kind == SocketKind::Raw && self.version == Version::V4 {
+                let Some(packet) = Ipv4Packet::new(&self.buffer[..len]) else {
+                    continue;
+                };
+                return Ok((packet.header_len(), len, from, Some(packet.ttl())));
+            }
+            return Ok((0, len, from, ttl));
+        }
+    }
+}
+
+impl Prober for IcmpProber {
+    fn send(&mut self, sequence: u16) -> io::Result<()> {
+        let sent = Instant::now();
+        let request =
+            icmp::echo_request(self.version, self.identifier, sequence, &self.payload(sent));
+        self.socket.try_send_to(&request, self.target).map(drop)
+    }
+
+    async fn next(&mut self) -> Outcome {
+        loop {
+            match self.receive().await {
+                Ok((start, end, from, ttl)) => {
+                    let at = Instant::now();
+                    if let Some(outcome) = self.judge(&self.buffer[start..end], from, ttl, at) {
+                        return outcome;
+                    }
+                }
+                // An error queued on the socket (a send that failed): it was
+                // reported where the send happened; do not spin on it.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    fn linger(&self, options: &PingOptions, longest_rtt: Option<Duration>) -> Duration {
+        match longest_rtt {
+            Some(rtt) => (rtt * 2).max(Duration::from_millis(1)),
+            None => options.timeout,
+        }
+    }
+}
+
+fn receive_message(fd: RawFd, buffer: &mut [u8]) -> io::Result<(usize, IpAddr, Option<u8>)> {
+    let mut control = nix::cmsg_space!(libc::c_int);
+    let mut iov = [IoSliceMut::new(buffer)];
+    let message = recvmsg::<SockaddrStorage>(fd, &mut iov, Some(&mut control), MsgFlags::empty())?;
+    let from = message
+        .address
+        .as_ref()
+        .and_then(|a| match a.family() {
+            Some(nix::sys::socket::AddressFamily::Inet) => {
+                a.as_sockaddr_in().map(|a| IpAddr::V4(a.ip()))
+            }
+            Some(nix::sys::socket::AddressFamily::Inet6) => {
+                a.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip()))
+            }
+            _ => None,
+        })
+        .ok_or_else(|| io::Error::other("an ICMP message without a sender address"))?;
+    let mut ttl = None;
+    if let Ok(cmsgs) = message.cmsgs() {
+        for cmsg in cmsgs {
+            match cmsg {
+                ControlMessageOwned::Ipv4Ttl(t) | ControlMessageOwned::Ipv6HopLimit(t) => {
+                    ttl = u8::try_from(t).ok();
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok((message.bytes, from, ttl))
+}
+
+fn is_permission(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+}

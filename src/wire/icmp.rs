@@ -1,0 +1,228 @@
+//! ICMP (RFC 792) and ICMPv6 (RFC 4443) messages: the echo request and reply
+//! that ping exchanges, and the errors a router or host sends back when a
+//! packet cannot be delivered.
+//!
+//! Both versions share the layout that matters here: type, code, checksum,
+//! then for echo messages an identifier and a sequence number, and for error
+//! messages 4 unused bytes followed by the start of the packet that failed.
+
+use std::net::IpAddr;
+
+use super::checksum::internet_checksum;
+use super::ipv4::Ipv4Packet;
+
+/// Type, code, checksum, identifier and sequence number.
+pub const ECHO_HEADER_LEN: usize = 8;
+/// A fixed IPv6 header, which an ICMPv6 error quotes before the failed message.
+const IPV6_HEADER_LEN: usize = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V4,
+    V6,
+}
+
+impl Version {
+    pub fn of(address: IpAddr) -> Version {
+        if address.is_ipv4() {
+            Version::V4
+        } else {
+            Version::V6
+        }
+    }
+
+    fn echo_request(self) -> u8 {
+        match self {
+            Version::V4 => 8,
+            Version::V6 => 128,
+        }
+    }
+
+    fn echo_reply(self) -> u8 {
+        match self {
+            Version::V4 => 0,
+            Version::V6 => 129,
+        }
+    }
+}
+
+/// A received ICMP message, as far as ping cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message<'a> {
+    EchoReply(Echo<'a>),
+    EchoRequest(Echo<'a>),
+    /// Destination unreachable, time exceeded and the like, with the echo
+    /// request it quotes when the failed packet was one.
+    Error {
+        description: &'static str,
+        quoted: Option<Echo<'a>>,
+    },
+    Other {
+        kind: u8,
+        code: u8,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Echo<'a> {
+    pub identifier: u16,
+    pub sequence: u16,
+    pub payload: &'a [u8],
+}
+
+/// Reads an ICMP message (starting at its type byte); `None` when it is too
+/// short to have a header.
+pub fn parse(version: Version, bytes: &[u8]) -> Option<Message<'_>> {
+    let echo = parse_echo(bytes)?;
+    let (kind, code) = (bytes[0], bytes[1]);
+    Some(if kind == version.echo_reply() {
+        Message::EchoReply(echo)
+    } else if kind == version.echo_request() {
+        Message::EchoRequest(echo)
+    } else if let Some(description) = describe_error(version, kind, code) {
+        Message::Error {
+            description,
+            quoted: quoted_echo(version, &bytes[ECHO_HEADER_LEN..]),
+        }
+    } else {
+        Message::Other { kind, code }
+    })
+}
+
+fn parse_echo(bytes: &[u8]) -> Option<Echo<'_>> {
+    let header = bytes.get(..ECHO_HEADER_LEN)?;
+    Some(Echo {
+        identifier: u16::from_be_bytes([header[4], header[5]]),
+        sequence: u16::from_be_bytes([header[6], header[7]]),
+        payload: &bytes[ECHO_HEADER_LEN..],
+    })
+}
+
+/// The echo request inside an error's quote of the failed packet.
+fn quoted_echo(version: Version, quote: &[u8]) -> Option<Echo<'_>> {
+    let message = match version {
+        Version::V4 => {
+            let packet = Ipv4Packet::new(quote)?;
+            if packet.protocol() != 1 {
+                return None;
+            }
+            packet.payload()
+        }
+        Version::V6 => {
+            // Next header 58 (ICMPv6) right after the fixed header; a quoted
+            // packet with extension headers is not one of ours.
+            if quote.len() < IPV6_HEADER_LEN || quote[0] >> 4 != 6 || quote[6] != 58 {
+                return None;
+            }
+            &quote[IPV6_HEADER_LEN..]
+        }
+    };
+    (message.first() == Some(&version.echo_request()))
+        .then(|| parse_echo(message))
+        .flatten()
+}
+
+/// iputils' wording for the errors a ping can meet.
+fn describe_error(version: Version, kind: u8, code: u8) -> Option<&'static str> {
+    Some(match (version, kind, code) {
+        (Version::V4, 3, 0) => "Destination Net Unreachable",
+        (Version::V4, 3, 1) => "Destination Host Unreachable",
+        (Version::V4, 3, 2) => "Destination Protocol Unreachable",
+        (Version::V4, 3, 3) => "Destination Port Unreachable",
+        (Version::V4, 3, 4) => "Frag needed and DF set",
+        (Version::V4, 3, 9 | 10 | 13) => "Packet filtered",
+        (Version::V4, 3, _) => "Destination Unreachable",
+        (Version::V4, 4, _) => "Source Quench",
+        (Version::V4, 5, _) => "Redirect",
+        (Version::V4, 11, 0) => "Time to live exceeded",
+        (Version::V4, 11, _) => "Frag reassembly time exceeded",
+        (Version::V4, 12, _) => "Parameter problem",
+        (Version::V6, 1, 0) => "Destination unreachable: No route",
+        (Version::V6, 1, 1) => "Destination unreachable: Administratively prohibited",
+        (Version::V6, 1, 3) => "Destination unreachable: Address unreachable",
+        (Version::V6, 1, 4) => "Destination unreachable: Port unreachable",
+        (Version::V6, 1, _) => "Destination unreachable",
+        (Version::V6, 2, _) => "Packet too big",
+        (Version::V6, 3, _) => "Time exceeded: Hop limit",
+        (Version::V6, 4, _) => "Parameter problem",
+        _ => return None,
+    })
+}
+
+/// An echo request. The checksum is filled in for ICMPv4; for ICMPv6 it
+/// covers a pseudo-header with addresses only the kernel knows, so the
+/// kernel fills it in (it always does for ICMPv6 sockets).
+pub fn echo_request(version: Version, identifier: u16, sequence: u16, payload: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(ECHO_HEADER_LEN + payload.len());
+    message.extend_from_slice(&[version.echo_request(), 0, 0, 0]);
+    message.extend_from_slice(&identifier.to_be_bytes());
+    message.extend_from_slice(&sequence.to_be_bytes());
+    message.extend_from_slice(payload);
+    if version == Version::V4 {
+        let sum = internet_checksum(&message);
+        message[2..4].copy_from_slice(&sum.to_be_bytes());
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_request_reads_back_as_sent() {
+        let request = echo_request(Version::V4, 0x1234, 7, b"payload");
+        assert_eq!(internet_checksum(&request), 0);
+        let Some(Message::EchoRequest(echo)) = parse(Version::V4, &request) else {
+            panic!("not an echo request");
+        };
+        assert_eq!(
+            (echo.identifier, echo.sequence, echo.payload),
+            (0x1234, 7, &b"payload"[..])
+        );
+
+        let mut reply = request.clone();
+        reply[0] = 0;
+        assert!(
+            matches!(parse(Version::V4, &reply), Some(Message::EchoReply(e)) if e.sequence == 7)
+        );
+        let v6 = echo_request(Version::V6, 1, 2, b"");
+        assert_eq!(v6[0], 128);
+    }
+
+    #[test]
+    fn an_unreachable_quoting_our_request_names_its_sequence() {
+        let request = echo_request(Version::V4, 99, 3, b"abcdefgh");
+        let mut quoted_ip = vec![
+            0x45, 0, 0, 36, 0, 0, 0, 0, 1, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 9,
+        ];
+        quoted_ip.extend_from_slice(&request[..16]);
+        let mut error = vec![3, 1, 0, 0, 0, 0, 0, 0];
+        error.extend_from_slice(&quoted_ip);
+        let Some(Message::Error {
+            description,
+            quoted,
+        }) = parse(Version::V4, &error)
+        else {
+            panic!("not an error");
+        };
+        assert_eq!(description, "Destination Host Unreachable");
+        let quoted = quoted.unwrap();
+        assert_eq!((quoted.identifier, quoted.sequence), (99, 3));
+    }
+
+    #[test]
+    fn short_messages_are_refused() {
+        assert_eq!(parse(Version::V4, &[0, 0, 0]), None);
+        assert_eq!(parse(Version::V6, &[]), None);
+    }
+
+    proptest! {
+        #[test]
+        fn no_bytes_make_it_panic(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = parse(Version::V4, &bytes);
+            let _ = parse(Version::V6, &bytes);
+        }
+    }
+}
