@@ -149,6 +149,10 @@ pub struct PingArgs {
     /// Quiet: only the first line and the summary.
     #[arg(short = 'q')]
     pub quiet: bool,
+    /// Numeric: show reply sources as addresses, without reverse lookups
+    /// (already so when HOST is an address).
+    #[arg(short = 'n')]
+    pub numeric: bool,
     /// IPv4 only.
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,

@@ -140,18 +140,18 @@ fn ping(args: PingArgs) -> Result<i32> {
         interval,
         timeout,
     };
-    let printer = PingPrinter {
-        target: PingTarget {
-            host: args.host.clone(),
-            address,
-            tcp_port,
-            payload_len: args.size,
-        },
-        json: args.output.json,
-        quiet: args.quiet,
-        timeout,
+    let target = PingTarget {
+        host: args.host.clone(),
+        address,
+        tcp_port,
+        payload_len: args.size,
+        numeric: args.numeric || args.host.parse::<IpAddr>().is_ok(),
     };
+    let mut printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
     let runtime = runtime()?;
+    if let Some(header) = printer.header() {
+        emit(&header);
+    }
     let summary = runtime.block_on(async {
         let trigger = signal_trigger()?;
         let shutdown = trigger.subscribe();
@@ -162,9 +162,6 @@ fn ping(args: PingArgs) -> Result<i32> {
                 trigger.fire(Stop::OutputClosed);
             }
         };
-        if let Some(header) = printer.header() {
-            emit(&header);
-        }
         Ok::<_, Error>(match tcp_port {
             Some(port) => {
                 let mut prober = TcpProber::new(SocketAddr::new(address, port), timeout);
@@ -388,9 +385,9 @@ fn seconds(flag: &str, secs: f64, zero_ok: bool) -> Result<Duration> {
     if secs.is_finite() && low_ok && secs < 1e9 {
         Ok(Duration::from_secs_f64(secs))
     } else {
-        let least = if zero_ok { "0 or more" } else { "more than 0" };
+        let or_zero = if zero_ok { " or 0" } else { "" };
         Err(Error::Usage(format!(
-            "{flag} {secs}: give a number of seconds, {least} (fractions allowed)"
+            "{flag} {secs}: give a positive number of seconds{or_zero} (fractions allowed)"
         )))
     }
 }

@@ -1,6 +1,7 @@
 //! ping's output: iputils' lines (so eyes and scripts used to ping read it
 //! unchanged) or one JSON object per probe and one for the summary.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -18,6 +19,10 @@ pub struct PingTarget {
     /// Some for `--tcp PORT`.
     pub tcp_port: Option<u16>,
     pub payload_len: usize,
+    /// Show reply sources as addresses only. Otherwise, as iputils does
+    /// when the target was given as a name, each source is shown as its
+    /// reverse name and address, looked up once per source.
+    pub numeric: bool,
 }
 
 pub struct PingPrinter {
@@ -27,9 +32,34 @@ pub struct PingPrinter {
     pub quiet: bool,
     /// `-W`, named when a TCP probe runs out of time.
     pub timeout: Duration,
+    names: HashMap<IpAddr, String>,
 }
 
 impl PingPrinter {
+    pub fn new(target: PingTarget, json: bool, quiet: bool, timeout: Duration) -> PingPrinter {
+        PingPrinter {
+            target,
+            json,
+            quiet,
+            timeout,
+            names: HashMap::new(),
+        }
+    }
+
+    /// A reply's source as iputils shows it: `name (address)` or `address`.
+    fn source(&mut self, from: IpAddr) -> String {
+        if self.target.numeric {
+            return from.to_string();
+        }
+        self.names
+            .entry(from)
+            .or_insert_with(|| match crate::addr::reverse(&from.to_string()) {
+                Ok(entry) => format!("{} ({from})", entry.hostname),
+                Err(_) => from.to_string(),
+            })
+            .clone()
+    }
+
     /// iputils' first line.
     pub fn header(&self) -> Option<String> {
         if self.json {
@@ -45,12 +75,12 @@ impl PingPrinter {
                 "PING {host} ({address}) {size}({}) bytes of data.",
                 size + 28
             ),
-            (None, IpAddr::V6(_)) => format!("PING {host} ({address}) {size} data bytes"),
+            (None, IpAddr::V6(_)) => format!("PING {host}({address}) {size} data bytes"),
         })
     }
 
     /// The line for one probe's fate, if it gets one.
-    pub fn probe(&self, report: &ProbeReport) -> Option<String> {
+    pub fn probe(&mut self, report: &ProbeReport) -> Option<String> {
         if self.json {
             return Some(self.probe_json(report).to_string());
         }
@@ -77,6 +107,7 @@ impl PingPrinter {
                     rtt,
                     corrupted,
                 } => {
+                    let from = self.source(*from);
                     let mut line = if self.target.tcp_port.is_some() {
                         format!("connected to {from}{port}: {seq_name}={sequence}")
                     } else {
@@ -106,6 +137,7 @@ impl PingPrinter {
                     from,
                     description,
                 } => {
+                    let from = self.source(*from);
                     format!("From {from}{port} {seq_name}={sequence} {description}")
                 }
                 Outcome::NoAnswer { sequence } => format!(
@@ -204,8 +236,12 @@ impl PingPrinter {
             format_g(summary.loss_percent()),
             summary.elapsed.as_millis()
         );
-        if let Some([min, avg, max, mdev]) = rtt {
-            text += &format!("rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms\n");
+        match rtt {
+            Some([min, avg, max, mdev]) => {
+                text += &format!("rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms\n")
+            }
+            // iputils ends with a blank line when there is no timing line.
+            None => text.push('\n'),
         }
         text
     }

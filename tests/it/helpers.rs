@@ -27,7 +27,18 @@ impl Listener {
     /// Starts `sockit listen -v ARGS...` and waits for its `listening on` line.
     /// `stdin` and `stdout` are what the listener relays.
     pub fn start(args: &[&str], stdin: Stdio, stdout: Stdio) -> Listener {
-        let mut child = sockit()
+        Listener::start_with(sockit(), args, stdin, stdout)
+    }
+
+    /// The same through `command`, a sockit binary or a wrapper running one
+    /// (`ip netns exec NS sockit`).
+    pub fn start_with(
+        mut command: Command,
+        args: &[&str],
+        stdin: Stdio,
+        stdout: Stdio,
+    ) -> Listener {
+        let mut child = command
             .arg("listen")
             .arg("-v")
             .args(args)

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::netns::Netns;
 
 fn json_lines(bytes: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(bytes)
@@ -355,39 +356,21 @@ print(json.dumps(rows))
 #[test]
 fn ifaces_agrees_with_ip_addr() {
     require("ip", "iproute2");
-    let ns = format!("sockit-if-{}", std::process::id());
-    let setup = format!(
-        "set -e; ip netns add {ns}
+    let ns = Netns::new("if");
+    ns.setup(&format!(
+        "set -e
          ip -n {ns} link add tst0 type veth peer name tst1
-         ip -n {ns} link set lo up; ip -n {ns} link set tst0 up mtu 1400
+         ip -n {ns} link set tst0 up mtu 1400
          ip -n {ns} addr add 10.9.8.7/22 brd + dev tst0
          ip -n {ns} addr add fd00:9::7/64 dev tst0 nodad
-         ip -n {ns} link set tst1 address 02:00:00:00:00:99"
-    );
-    let created = Command::new("sh").arg("-c").arg(&setup).status().unwrap();
-    let cleanup = || {
-        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-    };
-    if !created.success() {
-        cleanup();
-        panic!("creating namespace {ns} failed (tests run as root)");
-    }
-    let (status, out, err) = run(
-        Command::new("ip").args([
-            "netns",
-            "exec",
-            &ns,
-            env!("CARGO_BIN_EXE_sockit"),
-            "ifaces",
-            "--json",
-        ]),
-        30,
-    );
+         ip -n {ns} link set tst1 address 02:00:00:00:00:99",
+        ns = ns.name
+    ));
+    let (status, out, err) = run(&mut ns.sockit(&["ifaces", "--json"]), 30);
     let ip_json = Command::new("ip")
-        .args(["-n", &ns, "-j", "addr"])
+        .args(["-n", &ns.name, "-j", "addr"])
         .output()
         .unwrap();
-    cleanup();
     assert!(status.success(), "{err}");
     let mine = json_lines(&out);
     let theirs: Vec<Value> = serde_json::from_slice(&ip_json.stdout).unwrap();

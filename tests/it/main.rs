@@ -2,6 +2,7 @@
 //! against real peers (netcat-openbsd, socat, python3). One module per feature.
 
 mod helpers;
+mod netns;
 
 mod chat;
 mod echo;
@@ -9,5 +10,7 @@ mod errors;
 mod interop;
 mod keep_open;
 mod lookups;
+mod ping;
 mod relay;
+mod scan;
 mod udp;

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::helpers::*;
+use crate::netns::TwoHosts;
 
 fn client_for(server: SocketAddr) -> UdpSocket {
     let any = if server.is_ipv6() {
@@ -293,33 +294,31 @@ fn broadcast_between_namespaces() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut receiver = net
-        .sockit("b", &["listen", "-u", "-v", "0.0.0.0", "5151"])
+        .b
+        .sockit(&["listen", "-u", "-v", "0.0.0.0", "5151"])
         .stdin(Stdio::null())
         .stdout(file_stdout(&out))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_udp_bound_in(Some(&net.names[1]), 5151);
+    wait_udp_bound_in(Some(&net.b.name), 5151);
     let broadcast = format!("{}.255", net.prefix);
     let (status, _, err) = run_with_input(
-        &mut net.sockit(
-            "a",
-            &[
-                "connect",
-                "-u",
-                "--broadcast",
-                "-w",
-                "0.3",
-                &broadcast,
-                "5151",
-            ],
-        ),
+        &mut net.a.sockit(&[
+            "connect",
+            "-u",
+            "--broadcast",
+            "-w",
+            "0.3",
+            &broadcast,
+            "5151",
+        ]),
         b"hello, segment\n",
         20,
     );
     assert!(status.success(), "{err}");
     let (status, _, err) = run_with_input(
-        &mut net.sockit("a", &["connect", "-u", &broadcast, "5151"]),
+        &mut net.a.sockit(&["connect", "-u", &broadcast, "5151"]),
         b"not allowed\n",
         20,
     );
@@ -347,68 +346,4 @@ fn broadcast_between_namespaces() {
         log.contains(&format!("datagram from {}.1:", net.prefix)),
         "{log}"
     );
-}
-
-/// Namespaces `a` and `b` with a veth pair between them, PREFIX.1/24 and
-/// PREFIX.2/24; removed on drop.
-struct TwoHosts {
-    names: [String; 2],
-    prefix: String,
-}
-
-impl TwoHosts {
-    fn new(tag: &str) -> TwoHosts {
-        let id = std::process::id();
-        let names = [
-            format!("sockit-{tag}-a-{id}"),
-            format!("sockit-{tag}-b-{id}"),
-        ];
-        let prefix = format!("10.{}.{}", 100 + id % 100, id / 100 % 250);
-        let hosts = TwoHosts { names, prefix };
-        let (a, b) = (&hosts.names[0], &hosts.names[1]);
-        let (veth_a, veth_b) = (format!("va{id}"), format!("vb{id}"));
-        let script = format!(
-            "set -e
-             ip netns add {a}; ip netns add {b}
-             ip link add {veth_a} type veth peer name {veth_b}
-             ip link set {veth_a} netns {a}; ip link set {veth_b} netns {b}
-             ip -n {a} addr add {p}.1/24 broadcast {p}.255 dev {veth_a}
-             ip -n {b} addr add {p}.2/24 broadcast {p}.255 dev {veth_b}
-             for n in {a} {b}; do ip -n $n link set lo up; done
-             ip -n {a} link set {veth_a} up; ip -n {b} link set {veth_b} up",
-            p = hosts.prefix
-        );
-        let status = Command::new("sh").arg("-c").arg(script).status().unwrap();
-        assert!(
-            status.success(),
-            "creating the test namespaces failed (tests run as root)"
-        );
-        hosts
-    }
-
-    fn exec(&self, host: &str, argv: &[&str]) -> Command {
-        let name = if host == "a" {
-            &self.names[0]
-        } else {
-            &self.names[1]
-        };
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", name]).args(argv);
-        cmd
-    }
-
-    /// sockit run on `host`.
-    fn sockit(&self, host: &str, args: &[&str]) -> Command {
-        let mut cmd = self.exec(host, &[env!("CARGO_BIN_EXE_sockit")]);
-        cmd.args(args);
-        cmd
-    }
-}
-
-impl Drop for TwoHosts {
-    fn drop(&mut self) {
-        for name in &self.names {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
-        }
-    }
 }

@@ -171,3 +171,115 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use std::net::Ipv4Addr;
+
+    /// Answers each probe as a script says, after the script's delay: the
+    /// bookkeeping of the loop, apart from any socket.
+    struct Scripted {
+        script: fn(u16) -> Vec<(u64, Outcome)>,
+        pending: VecDeque<(tokio::time::Instant, Outcome)>,
+    }
+
+    impl Prober for Scripted {
+        fn send(&mut self, sequence: u16) -> std::io::Result<()> {
+            let now = tokio::time::Instant::now();
+            for (delay_ms, outcome) in (self.script)(sequence) {
+                self.pending
+                    .push_back((now + Duration::from_millis(delay_ms), outcome));
+            }
+            self.pending.make_contiguous().sort_by_key(|(at, _)| *at);
+            Ok(())
+        }
+
+        async fn next(&mut self) -> Outcome {
+            let Some((at, _)) = self.pending.front() else {
+                return std::future::pending().await;
+            };
+            sleep_until(*at).await;
+            self.pending.pop_front().unwrap().1
+        }
+
+        fn linger(&self, options: &PingOptions, longest: Option<Duration>) -> Duration {
+            longest.map_or(options.timeout, |rtt| rtt * 2)
+        }
+    }
+
+    fn reply(sequence: u16, ms: u64) -> Outcome {
+        Outcome::Reply {
+            sequence,
+            from: Ipv4Addr::LOCALHOST.into(),
+            bytes: 64,
+            ttl: Some(64),
+            rtt: Some(Duration::from_millis(ms)),
+            corrupted: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicates_late_replies_errors_and_losses() {
+        let mut prober = Scripted {
+            script: |sequence| match sequence {
+                1 => vec![(1, reply(1, 1)), (2, reply(1, 2))],
+                2 => vec![],
+                // Answered after probe 4 has left: late, but a reply.
+                3 => vec![(12, reply(3, 12))],
+                _ => vec![(
+                    1,
+                    Outcome::Error {
+                        sequence,
+                        from: Ipv4Addr::new(10, 0, 0, 1).into(),
+                        description: "Destination Host Unreachable".into(),
+                    },
+                )],
+            },
+            pending: VecDeque::new(),
+        };
+        let options = PingOptions {
+            count: Some(4),
+            interval: Duration::from_millis(10),
+            timeout: Duration::from_secs(5),
+        };
+        let mut reports = Vec::new();
+        let trigger = crate::transport::Trigger::new();
+        let summary = ping(
+            &mut prober,
+            &options,
+            |r| reports.push(r.clone()),
+            trigger.subscribe(),
+        )
+        .await;
+        assert_eq!(
+            (
+                summary.transmitted,
+                summary.received,
+                summary.duplicates,
+                summary.errors
+            ),
+            (4, 2, 1, 1)
+        );
+        assert_eq!(summary.loss_percent(), 50.0);
+        let duplicates: Vec<bool> = reports
+            .iter()
+            .filter_map(|r| match r {
+                ProbeReport::Outcome {
+                    outcome: Outcome::Reply { .. },
+                    duplicate,
+                } => Some(*duplicate),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(duplicates, [false, true, false]);
+        assert_eq!(reports.last(), Some(&ProbeReport::Lost { sequence: 2 }));
+        // Waited for the late reply, then twice the longest round trip at most.
+        assert!(
+            summary.elapsed < Duration::from_millis(30 + 50 + 500),
+            "{:?}",
+            summary.elapsed
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! `sockit ping`: ICMP echo to loopback and to a host in a namespace the test
+//! creates, under partial and total loss (nftables drops, as this kernel has
+//! no netem), through the raw and the unprivileged datagram socket, and TCP
+//! handshake timing. iputils ping is the reference for the output.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+use crate::netns::{Netns, TwoHosts};
+
+/// The output with every number replaced by N: what must match iputils
+/// line for line, whatever the timings.
+fn shape(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() || (in_number && c == '.') {
+            if !in_number {
+                out.push('N');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn summary_line(out: &str) -> &str {
+    out.lines()
+        .find(|l| l.contains("packets transmitted"))
+        .unwrap_or_else(|| panic!("no summary in:\n{out}"))
+}
+
+#[test]
+fn loopback_output_matches_iputils_line_for_line() {
+    require("ping", "iputils-ping");
+    let ns = Netns::new("pinglo");
+    for (target, extra) in [
+        ("127.0.0.1", vec![]),
+        ("::1", vec![]),
+        ("127.0.0.1", vec!["-s", "1000"]),
+        ("127.0.0.1", vec!["-q"]),
+    ] {
+        let mut args = vec!["-c", "3", "-i", "0.05", target];
+        args.extend(&extra);
+        let mut mine = vec!["ping"];
+        mine.extend(&args);
+        let (status, out, err) = run(&mut ns.sockit(&mine), 30);
+        assert!(status.success(), "{target}: {err}");
+        let mut theirs = vec!["ping"];
+        theirs.extend(&args);
+        let reference = ns.exec(&theirs).output().unwrap();
+        assert!(reference.status.success());
+        let (out, reference) = (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(reference.stdout).unwrap(),
+        );
+        assert_eq!(
+            shape(&out),
+            shape(&reference),
+            "{args:?}\nsockit:\n{out}\niputils:\n{reference}"
+        );
+        assert!(
+            out.contains("3 packets transmitted, 3 received, 0% packet loss"),
+            "{out}"
+        );
+        if !extra.contains(&"-q") {
+            for seq in 1..=3 {
+                assert!(
+                    out.contains(&format!("icmp_seq={seq} ttl=64 time=")),
+                    "{out}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_host_behind_a_veth_pair_answers_with_its_ttl() {
+    let net = TwoHosts::new("pv");
+    let b = net.address_of_b();
+    let (status, out, err) = run(
+        &mut net.a.sockit(&["ping", "-c", "4", "-i", "0.05", &b]),
+        30,
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(
+        out.contains(&format!("64 bytes from {b}: icmp_seq=4 ttl=64")),
+        "{out}"
+    );
+    assert!(summary_line(&out).starts_with("4 packets transmitted, 4 received, 0% packet loss"));
+}
+
+#[test]
+fn partial_loss_is_counted_and_still_exits_0() {
+    let net = TwoHosts::new("pl");
+    net.b.drop_incoming("icmp type echo-request", 30);
+    let b = net.address_of_b();
+    let (status, out, err) = run(
+        &mut net
+            .a
+            .sockit(&["ping", "-c", "100", "-i", "0.01", "-W", "1", "--json", &b]),
+        60,
+    );
+    assert!(status.success(), "some replies came, so exit 0: {err}");
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["transmitted"], 100);
+    let received = summary["received"].as_u64().unwrap();
+    // 30% drop over 100 probes: 70 expected, 4.6 standard deviations either
+    // side of 45..=90 is beyond any run's luck.
+    assert!((45..=90).contains(&received), "{summary}");
+    assert_eq!(
+        summary["loss_percent"].as_f64().unwrap(),
+        (100 - received) as f64
+    );
+    let replies = lines.iter().filter(|l| l["state"] == "reply").count() as u64;
+    let lost = lines.iter().filter(|l| l["state"] == "lost").count() as u64;
+    assert_eq!(
+        (replies, lost),
+        (received, 100 - received),
+        "one object per probe"
+    );
+    assert!(summary["rtt_min_ms"].as_f64().unwrap() <= summary["rtt_avg_ms"].as_f64().unwrap());
+    assert!(summary["rtt_avg_ms"].as_f64().unwrap() <= summary["rtt_max_ms"].as_f64().unwrap());
+}
+
+#[test]
+fn total_loss_prints_no_round_trips_and_exits_1() {
+    require("ping", "iputils-ping");
+    let net = TwoHosts::new("pt");
+    net.b.drop_incoming("icmp type echo-request", 100);
+    let b = net.address_of_b();
+    let args = ["-c", "3", "-i", "0.1", "-W", "1", b.as_str()];
+    let (status, out, err) = run(&mut net.a.sockit(&[&["ping"][..], &args].concat()), 30);
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(summary_line(&out).starts_with("3 packets transmitted, 0 received, 100% packet loss"));
+    assert!(!out.contains("rtt"), "{out}");
+    let reference = net
+        .a
+        .exec(&[&["ping"][..], &args].concat())
+        .output()
+        .unwrap();
+    assert_eq!(reference.status.code(), Some(1));
+    assert_eq!(
+        shape(&out),
+        shape(&String::from_utf8_lossy(&reference.stdout))
+    );
+}
+
+#[test]
+fn datagram_socket_without_privilege_and_the_error_when_neither_is_allowed() {
+    require("setpriv", "util-linux");
+    let ns = Netns::new("pdg");
+    // Without CAP_NET_RAW, and with the namespace's ping_group_range still
+    // closed ("1 0"), no ICMP socket can be had.
+    let unprivileged = |args: &[&str]| {
+        let mut cmd = ns.exec(&[
+            "setpriv",
+            "--bounding-set=-net_raw",
+            "--inh-caps=-net_raw",
+            env!("CARGO_BIN_EXE_sockit"),
+        ]);
+        cmd.args(args);
+        cmd
+    };
+    let (status, _, err) = run(&mut unprivileged(&["ping", "-c", "1", "127.0.0.1"]), 30);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("ping_group_range") && err.contains("CAP_NET_RAW") && err.contains("--tcp"),
+        "{err}"
+    );
+
+    // Root keeps its raw socket.
+    let (status, _, err) = run(&mut ns.sockit(&["ping", "-v", "-c", "1", "127.0.0.1"]), 30);
+    assert!(status.success() && err.contains("raw ICMP socket"), "{err}");
+
+    // Opened for every group inside this namespace only: the datagram socket.
+    ns.sh("sysctl -qw net.ipv4.ping_group_range=\"0 2147483647\"");
+    for target in ["127.0.0.1", "::1"] {
+        let (status, out, err) = run(
+            &mut unprivileged(&["ping", "-v", "-c", "2", "-i", "0.05", target]),
+            30,
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert!(status.success(), "{target}: {err}");
+        assert!(err.contains("datagram socket"), "{err}");
+        assert!(out.contains("2 packets transmitted, 2 received"), "{out}");
+        assert!(out.contains("icmp_seq=2 ttl=64 time="), "{out}");
+    }
+}
+
+#[test]
+fn tcp_handshakes_to_an_open_and_a_closed_port() {
+    let ns = Netns::new("ptcp");
+    let listener = Listener::start_with(
+        ns.exec(&[env!("CARGO_BIN_EXE_sockit")]),
+        &["-k", "127.0.0.1", "0"],
+        std::process::Stdio::null(),
+        std::process::Stdio::null(),
+    );
+    let port = listener.port();
+    let (status, out, err) = run(
+        &mut ns.sockit(&["ping", "--tcp", &port, "-c", "3", "-i", "0.05", "127.0.0.1"]),
+        30,
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert!(status.success(), "{err}");
+    for seq in 1..=3 {
+        assert!(
+            out.contains(&format!(
+                "connected to 127.0.0.1 port {port}: tcp_seq={seq} time="
+            )),
+            "{out}"
+        );
+    }
+    assert!(summary_line(&out).starts_with("3 packets transmitted, 3 received, 0% packet loss"));
+    assert!(out.contains("rtt min/avg/max/mdev = "), "{out}");
+    listener.wait_for("connection from 127.0.0.1", 10);
+    drop(listener);
+
+    let closed = free_port("127.0.0.1").to_string();
+    let (status, out, _) = run(
+        &mut ns.sockit(&[
+            "ping",
+            "--tcp",
+            &closed,
+            "-c",
+            "2",
+            "-i",
+            "0.05",
+            "127.0.0.1",
+        ]),
+        30,
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!("port {closed}: tcp_seq=2 refused")),
+        "{out}"
+    );
+    assert!(
+        summary_line(&out)
+            .starts_with("2 packets transmitted, 0 received, +2 refused, 100% packet loss")
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line() {
+    for args in [
+        vec!["ping", "-s", "70000", "127.0.0.1"],
+        vec!["ping", "-c", "0", "127.0.0.1"],
+        vec!["ping", "-i", "-1", "127.0.0.1"],
+        vec!["ping", "--tcp", "70000", "127.0.0.1"],
+        vec!["ping", "-c", "1", "no-such-host.invalid"],
+    ] {
+        let (status, _, err) = run(Command::new(env!("CARGO_BIN_EXE_sockit")).args(&args), 30);
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
