@@ -60,6 +60,7 @@ impl Netns {
     /// Drops packets entering the namespace that match an nftables
     /// expression, with `percent` probability (this kernel has no netem).
     pub fn drop_incoming(&self, matching: &str, percent: u32) {
+        crate::helpers::require("nft", "nftables");
         let chance = if percent >= 100 {
             String::new()
         } else {
