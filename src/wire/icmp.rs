@@ -122,8 +122,9 @@ fn quoted_echo(version: Version, quote: &[u8]) -> Option<Echo<'_>> {
         .flatten()
 }
 
-/// iputils' wording for the errors a ping can meet.
-fn describe_error(version: Version, kind: u8, code: u8) -> Option<&'static str> {
+/// iputils' wording for the errors a ping can meet; `None` for a type that
+/// is not an error.
+pub fn describe_error(version: Version, kind: u8, code: u8) -> Option<&'static str> {
     Some(match (version, kind, code) {
         (Version::V4, 3, 0) => "Destination Net Unreachable",
         (Version::V4, 3, 1) => "Destination Host Unreachable",

@@ -57,6 +57,26 @@ impl Netns {
         cmd
     }
 
+    /// sockit run inside the namespace without CAP_NET_RAW, as a user who
+    /// may not open raw sockets (root keeps its other powers).
+    pub fn sockit_without_raw_sockets(&self, args: &[&str]) -> Command {
+        crate::helpers::require("setpriv", "util-linux");
+        let mut cmd = self.exec(&[
+            "setpriv",
+            "--bounding-set=-net_raw",
+            "--inh-caps=-net_raw",
+            env!("CARGO_BIN_EXE_sockit"),
+        ]);
+        cmd.args(args);
+        cmd
+    }
+
+    /// Lets every group open unprivileged ICMP sockets in this namespace
+    /// (the setting is per network namespace; the host's is left alone).
+    pub fn open_ping_group_range(&self) {
+        self.sh("sysctl -qw net.ipv4.ping_group_range=\"0 2147483647\"");
+    }
+
     /// Drops packets entering the namespace that match an nftables
     /// expression, with `percent` probability (this kernel has no netem).
     pub fn drop_incoming(&self, matching: &str, percent: u32) {
@@ -95,7 +115,7 @@ impl TwoHosts {
         let a = Netns::new(&format!("{tag}a"));
         let b = Netns::new(&format!("{tag}b"));
         let id = std::process::id();
-        let n = CREATED.load(Ordering::Relaxed);
+        let n = CREATED.fetch_add(1, Ordering::Relaxed);
         // Unique per test run and per pair within it.
         let prefix = format!("10.{}.{}", 100 + (id + n) % 100, (id / 100 + n) % 250);
         let (veth_a, veth_b) = (format!("va{id}x{n}"), format!("vb{id}x{n}"));

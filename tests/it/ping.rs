@@ -161,20 +161,10 @@ fn total_loss_prints_no_round_trips_and_exits_1() {
 
 #[test]
 fn datagram_socket_without_privilege_and_the_error_when_neither_is_allowed() {
-    require("setpriv", "util-linux");
     let ns = Netns::new("pdg");
     // Without CAP_NET_RAW, and with the namespace's ping_group_range still
     // closed ("1 0"), no ICMP socket can be had.
-    let unprivileged = |args: &[&str]| {
-        let mut cmd = ns.exec(&[
-            "setpriv",
-            "--bounding-set=-net_raw",
-            "--inh-caps=-net_raw",
-            env!("CARGO_BIN_EXE_sockit"),
-        ]);
-        cmd.args(args);
-        cmd
-    };
+    let unprivileged = |args: &[&str]| ns.sockit_without_raw_sockets(args);
     let (status, _, err) = run(&mut unprivileged(&["ping", "-c", "1", "127.0.0.1"]), 30);
     assert_eq!(status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -188,7 +178,7 @@ fn datagram_socket_without_privilege_and_the_error_when_neither_is_allowed() {
     assert!(status.success() && err.contains("raw ICMP socket"), "{err}");
 
     // Opened for every group inside this namespace only: the datagram socket.
-    ns.sh("sysctl -qw net.ipv4.ping_group_range=\"0 2147483647\"");
+    ns.open_ping_group_range();
     for target in ["127.0.0.1", "::1"] {
         let (status, out, err) = run(
             &mut unprivileged(&["ping", "-v", "-c", "2", "-i", "0.05", target]),
@@ -271,4 +261,44 @@ fn bad_arguments_exit_2_with_one_line() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+#[test]
+fn an_unreachable_neighbour_is_reported_through_either_socket() {
+    require("ping", "iputils-ping");
+    let net = TwoHosts::new("pu");
+    // Nobody has .3 on the link: neighbour discovery fails after about 3 s
+    // and the kernel answers our own request with host unreachable.
+    let absent = format!("{}.3", net.prefix);
+    let args = ["ping", "-c", "1", "-W", "8", absent.as_str()];
+    let reference = net.a.exec(&args).output().unwrap();
+    let expected = format!(
+        "From {}.1 icmp_seq=1 Destination Host Unreachable",
+        net.prefix
+    );
+
+    let (status, out, err) = run(&mut net.a.sockit(&args), 30);
+    let raw = String::from_utf8(out).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(raw.contains(&expected), "{raw}");
+    assert!(
+        summary_line(&raw)
+            .starts_with("1 packets transmitted, 0 received, +1 errors, 100% packet loss")
+    );
+    assert_eq!(
+        shape(&raw),
+        shape(&String::from_utf8_lossy(&reference.stdout))
+    );
+
+    // The datagram socket gets the same error from its error queue.
+    net.a.open_ping_group_range();
+    let mut unprivileged = net.a.sockit_without_raw_sockets(&["ping", "-v"]);
+    let (status, out, err) = run(unprivileged.args(&args[1..]), 30);
+    let datagram = String::from_utf8(out).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("datagram socket"), "{err}");
+    assert_eq!(
+        datagram,
+        raw.replace(&summary_line(&raw).to_string(), summary_line(&datagram))
+    );
 }

@@ -21,7 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, SockaddrLike, SockaddrStorage, recvmsg, setsockopt, sockopt,
+    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
 };
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::Interest;
@@ -92,13 +92,18 @@ impl IcmpProber {
         };
         let context = |e: nix::Error| Error::io("setting up the ICMP socket", e.into());
         match version {
-            // A raw IPv4 socket hands over the IP header, TTL included.
+            // A raw IPv4 socket hands over the IP header, TTL included,
+            // and ICMP errors as messages; a datagram socket needs both asked for.
             Version::V4 if kind == SocketKind::Datagram => {
-                setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).map_err(context)?
+                setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).map_err(context)?;
+                setsockopt(&socket, sockopt::Ipv4RecvErr, &true).map_err(context)?;
             }
             Version::V4 => {}
             Version::V6 => {
-                setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true).map_err(context)?
+                setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true).map_err(context)?;
+                if kind == SocketKind::Datagram {
+                    setsockopt(&socket, sockopt::Ipv6RecvErr, &true).map_err(context)?;
+                }
             }
         }
         socket
@@ -173,26 +178,80 @@ impl IcmpProber {
         }
     }
 
-    /// One message from the socket: its bytes (from the ICMP header on),
-    /// sender and TTL.
-    async fn receive(&mut self) -> io::Result<(usize, usize, IpAddr, Option<u8>)> {
-        loop {
-            let buffer = &mut self.buffer;
-            let fd = self.socket.as_raw_fd();
-            let (len, from, ttl) = self
-                .socket
-                .async_io(Interest::READABLE, || receive_message(fd, buffer))
-                .await?;
-            // A raw IPv4 socket delivers the IP header first.
-            if self.kind == SocketKind::Raw && self.version == Version::V4 {
-                let Some(packet) = Ipv4Packet::new(&self.buffer[..len]) else {
-                    continue;
-                };
-                return Ok((packet.header_len(), len, from, Some(packet.ttl())));
-            }
-            return Ok((0, len, from, ttl));
+    /// The next arrival on the socket. A datagram socket's error queue is
+    /// read first: that is where the kernel puts the ICMP errors about our
+    /// requests (IP_RECVERR), which a raw socket receives as messages.
+    async fn receive(&mut self) -> io::Result<Arrival> {
+        let buffer = &mut self.buffer;
+        let fd = self.socket.as_raw_fd();
+        let check_errors = self.kind == SocketKind::Datagram;
+        let arrival = self
+            .socket
+            .async_io(Interest::READABLE | Interest::ERROR, || {
+                if check_errors {
+                    match receive_message(fd, buffer, MsgFlags::MSG_ERRQUEUE) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        other => return other,
+                    }
+                }
+                receive_message(fd, buffer, MsgFlags::empty())
+            })
+            .await?;
+        // A raw IPv4 socket delivers the IP header first.
+        if let Arrival::Message { end, from, .. } = arrival
+            && self.kind == SocketKind::Raw
+            && self.version == Version::V4
+        {
+            let packet = Ipv4Packet::new(&self.buffer[..end])
+                .ok_or_else(|| io::Error::other("a raw ICMP packet without an IPv4 header"))?;
+            return Ok(Arrival::Message {
+                start: packet.header_len(),
+                end,
+                from,
+                ttl: Some(packet.ttl()),
+            });
         }
+        Ok(arrival)
     }
+
+    /// An error from the queue, about the request at the start of the buffer.
+    fn judge_queued_error(
+        &self,
+        end: usize,
+        offender: Option<IpAddr>,
+        kind: u8,
+        code: u8,
+    ) -> Option<Outcome> {
+        let Message::EchoRequest(echo) = icmp::parse(self.version, &self.buffer[..end])? else {
+            return None;
+        };
+        Some(Outcome::Error {
+            sequence: echo.sequence,
+            from: offender.unwrap_or(self.target.ip()),
+            description: icmp::describe_error(self.version, kind, code)
+                .unwrap_or("ICMP error")
+                .to_string(),
+        })
+    }
+}
+
+/// What one read from the socket brought, its bytes in the receive buffer.
+enum Arrival {
+    /// An ICMP message, at `start..end` (after any IP header).
+    Message {
+        start: usize,
+        end: usize,
+        from: IpAddr,
+        ttl: Option<u8>,
+    },
+    /// From a datagram socket's error queue: an ICMP error (type and code)
+    /// sent by `offender` about our request, which is at `..end`.
+    QueuedError {
+        end: usize,
+        offender: Option<IpAddr>,
+        kind: u8,
+        code: u8,
+    },
 }
 
 impl Prober for IcmpProber {
@@ -205,16 +264,29 @@ impl Prober for IcmpProber {
 
     async fn next(&mut self) -> Outcome {
         loop {
-            match self.receive().await {
-                Ok((start, end, from, ttl)) => {
-                    let at = Instant::now();
-                    if let Some(outcome) = self.judge(&self.buffer[start..end], from, ttl, at) {
-                        return outcome;
-                    }
+            let at = Instant::now();
+            let outcome = match self.receive().await {
+                Ok(Arrival::Message {
+                    start,
+                    end,
+                    from,
+                    ttl,
+                }) => self.judge(&self.buffer[start..end], from, ttl, at),
+                Ok(Arrival::QueuedError {
+                    end,
+                    offender,
+                    kind,
+                    code,
+                }) => self.judge_queued_error(end, offender, kind, code),
+                // The socket's pending error, which the error queue explains
+                // in detail: nothing to report twice, but no reason to spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    None
                 }
-                // An error queued on the socket (a send that failed): it was
-                // reported where the send happened; do not spin on it.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            };
+            if let Some(outcome) = outcome {
+                return outcome;
             }
         }
     }
@@ -227,35 +299,51 @@ impl Prober for IcmpProber {
     }
 }
 
-fn receive_message(fd: RawFd, buffer: &mut [u8]) -> io::Result<(usize, IpAddr, Option<u8>)> {
-    let mut control = nix::cmsg_space!(libc::c_int);
+fn receive_message(fd: RawFd, buffer: &mut [u8], flags: MsgFlags) -> io::Result<Arrival> {
+    let mut control = nix::cmsg_space!(libc::c_int, libc::sock_extended_err, libc::sockaddr_in6);
     let mut iov = [IoSliceMut::new(buffer)];
-    let message = recvmsg::<SockaddrStorage>(fd, &mut iov, Some(&mut control), MsgFlags::empty())?;
-    let from = message
-        .address
-        .as_ref()
-        .and_then(|a| match a.family() {
-            Some(nix::sys::socket::AddressFamily::Inet) => {
-                a.as_sockaddr_in().map(|a| IpAddr::V4(a.ip()))
-            }
-            Some(nix::sys::socket::AddressFamily::Inet6) => {
-                a.as_sockaddr_in6().map(|a| IpAddr::V6(a.ip()))
-            }
-            _ => None,
-        })
-        .ok_or_else(|| io::Error::other("an ICMP message without a sender address"))?;
+    let message = recvmsg::<SockaddrStorage>(fd, &mut iov, Some(&mut control), flags)?;
+    let end = message.bytes;
+    let from = message.address.as_ref().and_then(ip_of);
     let mut ttl = None;
-    if let Ok(cmsgs) = message.cmsgs() {
-        for cmsg in cmsgs {
-            match cmsg {
-                ControlMessageOwned::Ipv4Ttl(t) | ControlMessageOwned::Ipv6HopLimit(t) => {
-                    ttl = u8::try_from(t).ok();
-                }
-                _ => {}
+    for cmsg in message.cmsgs()? {
+        match cmsg {
+            ControlMessageOwned::Ipv4Ttl(t) | ControlMessageOwned::Ipv6HopLimit(t) => {
+                ttl = u8::try_from(t).ok();
             }
+            ControlMessageOwned::Ipv4RecvErr(error, offender) => {
+                return Ok(Arrival::QueuedError {
+                    end,
+                    offender: offender.map(|a| IpAddr::V4(u32::from_be(a.sin_addr.s_addr).into())),
+                    kind: error.ee_type,
+                    code: error.ee_code,
+                });
+            }
+            ControlMessageOwned::Ipv6RecvErr(error, offender) => {
+                return Ok(Arrival::QueuedError {
+                    end,
+                    offender: offender.map(|a| IpAddr::V6(a.sin6_addr.s6_addr.into())),
+                    kind: error.ee_type,
+                    code: error.ee_code,
+                });
+            }
+            _ => {}
         }
     }
-    Ok((message.bytes, from, ttl))
+    let from = from.ok_or_else(|| io::Error::other("an ICMP message without a sender address"))?;
+    Ok(Arrival::Message {
+        start: 0,
+        end,
+        from,
+        ttl,
+    })
+}
+
+fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(IpAddr::V4(v4.ip()));
+    }
+    address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
 }
 
 fn is_permission(e: &io::Error) -> bool {
