@@ -122,6 +122,23 @@ fn quoted_echo(version: Version, quote: &[u8]) -> Option<Echo<'_>> {
         .flatten()
 }
 
+/// A short name for any message type, for packet listings.
+pub fn name(version: Version, kind: u8, code: u8) -> &'static str {
+    match (version, kind) {
+        (Version::V4, 0) | (Version::V6, 129) => "echo reply",
+        (Version::V4, 8) | (Version::V6, 128) => "echo request",
+        (Version::V4, 13) => "timestamp request",
+        (Version::V4, 14) => "timestamp reply",
+        (Version::V6, 130) => "multicast listener query",
+        (Version::V6, 131 | 143) => "multicast listener report",
+        (Version::V6, 133) => "router solicitation",
+        (Version::V6, 134) => "router advertisement",
+        (Version::V6, 135) => "neighbor solicitation",
+        (Version::V6, 136) => "neighbor advertisement",
+        _ => describe_error(version, kind, code).unwrap_or("other"),
+    }
+}
+
 /// iputils' wording for the errors a ping can meet; `None` for a type that
 /// is not an error.
 pub fn describe_error(version: Version, kind: u8, code: u8) -> Option<&'static str> {

@@ -26,6 +26,36 @@ impl<'a> Ipv4Packet<'a> {
         self.header_len
     }
 
+    /// Type of service: DSCP (6 bits) and ECN (2 bits).
+    pub fn tos(&self) -> u8 {
+        self.bytes[1]
+    }
+
+    pub fn total_len(&self) -> u16 {
+        u16::from_be_bytes([self.bytes[2], self.bytes[3]])
+    }
+
+    pub fn identification(&self) -> u16 {
+        u16::from_be_bytes([self.bytes[4], self.bytes[5]])
+    }
+
+    pub fn dont_fragment(&self) -> bool {
+        self.bytes[6] & 0x40 != 0
+    }
+
+    pub fn more_fragments(&self) -> bool {
+        self.bytes[6] & 0x20 != 0
+    }
+
+    /// Where this fragment's data sits in the original, in bytes.
+    pub fn fragment_offset(&self) -> u16 {
+        (u16::from_be_bytes([self.bytes[6], self.bytes[7]]) & 0x1fff) * 8
+    }
+
+    pub fn header_checksum(&self) -> u16 {
+        u16::from_be_bytes([self.bytes[10], self.bytes[11]])
+    }
+
     pub fn ttl(&self) -> u8 {
         self.bytes[8]
     }
@@ -56,6 +86,13 @@ impl<'a> Ipv4Packet<'a> {
     /// quotes only the first 8 bytes of it).
     pub fn payload(&self) -> &'a [u8] {
         &self.bytes[self.header_len..]
+    }
+
+    /// The payload up to the total length the header states, without the
+    /// padding a short frame carries after it (Ethernet's 60-byte minimum).
+    pub fn payload_within_total_len(&self) -> &'a [u8] {
+        let end = usize::from(self.total_len()).clamp(self.header_len, self.bytes.len());
+        &self.bytes[self.header_len..end]
     }
 }
 

@@ -2,9 +2,20 @@
 //!
 //! Each protocol module offers a view that reads fields straight out of a
 //! byte slice, checking its length first, so a short or malformed packet is
-//! a `None` and never a panic. The tools above (ping now, packet capture
-//! later) decide what the fields mean for them.
+//! a `None` and never a panic (smoltcp's split between wire views and
+//! representations). [`packet`] peels a whole frame with them, layer by
+//! layer; [`conversation`] follows TCP connections through their handshake
+//! and close; [`pcap`] reads and writes capture files and [`capture`] takes
+//! frames off a live interface.
 
+pub mod arp;
 pub mod checksum;
+pub mod conversation;
+pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
+pub mod ipv6;
+pub mod packet;
+pub mod pcap;
+pub mod tcp;
+pub mod udp;

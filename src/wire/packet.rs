@@ -1,0 +1,403 @@
+//! A captured frame peeled layer by layer, as the course draws it: link,
+//! network, transport, then the application's bytes.
+//!
+//! [`decode`] reads the wire views of each protocol module and keeps what
+//! each header says in plain values, so printers (one line, one block per
+//! layer, JSON) and the TCP narrator share one reading. Decoding never fails
+//! as a whole: it stops at the first layer that is short or malformed, keeps
+//! the layers read so far, and says what was wrong in `problem`.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::{Serialize, Serializer};
+
+use super::arp::ArpPacket;
+use super::ethernet::{self, EthernetFrame, MacAddr};
+use super::icmp::{self, Version};
+use super::ipv4::Ipv4Packet;
+use super::ipv6::Ipv6Packet;
+use super::tcp::{Flags, TcpSegment};
+use super::udp::UdpDatagram;
+
+/// How a capture's frames begin (pcap's LINKTYPE values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkType {
+    /// LINKTYPE_ETHERNET (1): Ethernet-like interfaces and Linux loopback.
+    Ethernet,
+    /// LINKTYPE_LINUX_SLL (113): `tcpdump -i any`'s cooked header.
+    LinuxCooked,
+    /// LINKTYPE_RAW (101) and friends: the frame is the IP packet.
+    RawIp,
+}
+
+impl LinkType {
+    pub fn from_pcap(value: u32) -> Option<LinkType> {
+        match value {
+            1 => Some(LinkType::Ethernet),
+            113 => Some(LinkType::LinuxCooked),
+            101 | 228 | 229 | 12 | 14 => Some(LinkType::RawIp),
+            _ => None,
+        }
+    }
+
+    pub fn pcap_value(self) -> u32 {
+        match self {
+            LinkType::Ethernet => 1,
+            LinkType::LinuxCooked => 113,
+            LinkType::RawIp => 101,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Link {
+    Ethernet {
+        src: MacAddr,
+        dst: MacAddr,
+        ethertype: u16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        vlan: Option<u16>,
+    },
+    /// Linux "cooked" header: the sender's link address and the protocol.
+    Cooked {
+        packet_type: u16,
+        src: Option<MacAddr>,
+        ethertype: u16,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Network {
+    Ipv4 {
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        header_len: usize,
+        tos: u8,
+        total_len: u16,
+        id: u16,
+        dont_fragment: bool,
+        more_fragments: bool,
+        fragment_offset: u16,
+        ttl: u8,
+        protocol: u8,
+        checksum: u16,
+    },
+    Ipv6 {
+        src: std::net::Ipv6Addr,
+        dst: std::net::Ipv6Addr,
+        traffic_class: u8,
+        flow_label: u32,
+        payload_len: u16,
+        next_header: u8,
+        hop_limit: u8,
+        /// The upper-layer protocol after any extension headers.
+        protocol: u8,
+    },
+    Arp {
+        operation: u16,
+        sender_mac: Option<MacAddr>,
+        sender_ip: Option<Ipv4Addr>,
+        target_mac: Option<MacAddr>,
+        target_ip: Option<Ipv4Addr>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Transport {
+    Tcp {
+        src_port: u16,
+        dst_port: u16,
+        seq: u32,
+        ack: u32,
+        flags: Flags,
+        window: u16,
+        header_len: usize,
+        checksum: u16,
+        urgent: u16,
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+        length: u16,
+        checksum: u16,
+    },
+    Icmp {
+        version: u8,
+        kind: u8,
+        code: u8,
+        name: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u16>,
+    },
+}
+
+impl Serialize for Flags {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.names())
+    }
+}
+
+/// One frame, decoded as far as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packet<'a> {
+    pub link: Option<Link>,
+    pub network: Option<Network>,
+    pub transport: Option<Transport>,
+    /// The application's bytes (what the transport carries), or for a frame
+    /// whose transport is not decoded, whatever the last decoded layer carries.
+    pub payload: &'a [u8],
+    /// The first layer that could not be read, and why.
+    pub problem: Option<&'static str>,
+}
+
+impl Packet<'_> {
+    /// Source and destination addresses of the network layer.
+    pub fn addresses(&self) -> Option<(IpAddr, IpAddr)> {
+        match self.network {
+            Some(Network::Ipv4 { src, dst, .. }) => Some((src.into(), dst.into())),
+            Some(Network::Ipv6 { src, dst, .. }) => Some((src.into(), dst.into())),
+            _ => None,
+        }
+    }
+
+    /// Source and destination ports, for TCP and UDP.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match self.transport {
+            Some(
+                Transport::Tcp {
+                    src_port, dst_port, ..
+                }
+                | Transport::Udp {
+                    src_port, dst_port, ..
+                },
+            ) => Some((src_port, dst_port)),
+            _ => None,
+        }
+    }
+}
+
+pub const PROTO_ICMP: u8 = 1;
+pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
+pub const PROTO_ICMPV6: u8 = 58;
+
+/// Decodes one frame that begins with a `link` header.
+pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
+    let mut packet = Packet {
+        link: None,
+        network: None,
+        transport: None,
+        payload: frame,
+        problem: None,
+    };
+    let (ethertype, rest) = match link {
+        LinkType::Ethernet => {
+            let Some(view) = EthernetFrame::new(frame) else {
+                packet.problem = Some("Ethernet header truncated");
+                return packet;
+            };
+            packet.link = Some(Link::Ethernet {
+                src: view.source(),
+                dst: view.destination(),
+                ethertype: view.ethertype(),
+                vlan: view.vlan(),
+            });
+            (view.ethertype(), view.payload())
+        }
+        LinkType::LinuxCooked => {
+            if frame.len() < 16 {
+                packet.problem = Some("Linux cooked header truncated");
+                return packet;
+            }
+            let ethertype = u16::from_be_bytes([frame[14], frame[15]]);
+            let address_len = usize::from(u16::from_be_bytes([frame[4], frame[5]]));
+            packet.link = Some(Link::Cooked {
+                packet_type: u16::from_be_bytes([frame[0], frame[1]]),
+                src: (address_len == 6)
+                    .then(|| MacAddr::from_slice(&frame[6..12]))
+                    .flatten(),
+                ethertype,
+            });
+            (ethertype, &frame[16..])
+        }
+        LinkType::RawIp => match frame.first().map(|b| b >> 4) {
+            Some(4) => (ethernet::ETHERTYPE_IPV4, frame),
+            Some(6) => (ethernet::ETHERTYPE_IPV6, frame),
+            _ => {
+                packet.problem = Some("not an IP packet");
+                return packet;
+            }
+        },
+    };
+    packet.payload = rest;
+    let (protocol, version, upper) = match ethertype {
+        ethernet::ETHERTYPE_IPV4 => {
+            let Some(ip) = Ipv4Packet::new(rest) else {
+                packet.problem = Some("IPv4 header truncated or malformed");
+                return packet;
+            };
+            packet.network = Some(Network::Ipv4 {
+                src: ip.source(),
+                dst: ip.destination(),
+                header_len: ip.header_len(),
+                tos: ip.tos(),
+                total_len: ip.total_len(),
+                id: ip.identification(),
+                dont_fragment: ip.dont_fragment(),
+                more_fragments: ip.more_fragments(),
+                fragment_offset: ip.fragment_offset(),
+                ttl: ip.ttl(),
+                protocol: ip.protocol(),
+                checksum: ip.header_checksum(),
+            });
+            packet.payload = ip.payload_within_total_len();
+            if ip.fragment_offset() != 0 {
+                // A later fragment: its bytes continue a transport header
+                // that is in the first fragment.
+                return packet;
+            }
+            (ip.protocol(), Version::V4, ip.payload_within_total_len())
+        }
+        ethernet::ETHERTYPE_IPV6 => {
+            let Some(ip) = Ipv6Packet::new(rest) else {
+                packet.problem = Some("IPv6 header truncated or malformed");
+                return packet;
+            };
+            let upper = ip.upper_layer();
+            packet.network = Some(Network::Ipv6 {
+                src: ip.source(),
+                dst: ip.destination(),
+                traffic_class: ip.traffic_class(),
+                flow_label: ip.flow_label(),
+                payload_len: ip.payload_len(),
+                next_header: ip.next_header(),
+                hop_limit: ip.hop_limit(),
+                protocol: upper.map_or(ip.next_header(), |(p, _)| p),
+            });
+            let Some((protocol, bytes)) = upper else {
+                packet.problem = Some("IPv6 extension headers truncated");
+                return packet;
+            };
+            packet.payload = bytes;
+            (protocol, Version::V6, bytes)
+        }
+        ethernet::ETHERTYPE_ARP => {
+            let Some(arp) = ArpPacket::new(rest) else {
+                packet.problem = Some("ARP packet truncated");
+                return packet;
+            };
+            let pairs = arp.addresses();
+            packet.network = Some(Network::Arp {
+                operation: arp.operation(),
+                sender_mac: pairs.map(|p| p[0].0),
+                sender_ip: pairs.map(|p| p[0].1),
+                target_mac: pairs.map(|p| p[1].0),
+                target_ip: pairs.map(|p| p[1].1),
+            });
+            packet.payload = &[];
+            return packet;
+        }
+        _ => return packet,
+    };
+    decode_transport(&mut packet, protocol, version, upper);
+    packet
+}
+
+fn decode_transport<'a>(packet: &mut Packet<'a>, protocol: u8, version: Version, bytes: &'a [u8]) {
+    match (protocol, version) {
+        (PROTO_TCP, _) => match TcpSegment::new(bytes) {
+            Some(tcp) => {
+                packet.transport = Some(Transport::Tcp {
+                    src_port: tcp.source_port(),
+                    dst_port: tcp.destination_port(),
+                    seq: tcp.sequence(),
+                    ack: tcp.acknowledgment(),
+                    flags: tcp.flags(),
+                    window: tcp.window(),
+                    header_len: tcp.header_len(),
+                    checksum: tcp.checksum(),
+                    urgent: tcp.urgent_pointer(),
+                });
+                packet.payload = tcp.payload();
+            }
+            None => packet.problem = Some("TCP header truncated or malformed"),
+        },
+        (PROTO_UDP, _) => match UdpDatagram::new(bytes) {
+            Some(udp) => {
+                packet.transport = Some(Transport::Udp {
+                    src_port: udp.source_port(),
+                    dst_port: udp.destination_port(),
+                    length: udp.length(),
+                    checksum: udp.checksum(),
+                });
+                packet.payload = udp.payload();
+            }
+            None => packet.problem = Some("UDP header truncated"),
+        },
+        (PROTO_ICMP, Version::V4) | (PROTO_ICMPV6, Version::V6) => {
+            if bytes.len() < 4 {
+                packet.problem = Some("ICMP header truncated");
+                return;
+            }
+            let (kind, code) = (bytes[0], bytes[1]);
+            let echo = matches!(
+                (version, kind),
+                (Version::V4, 0 | 8) | (Version::V6, 128 | 129)
+            ) && bytes.len() >= icmp::ECHO_HEADER_LEN;
+            packet.transport = Some(Transport::Icmp {
+                version: if version == Version::V4 { 4 } else { 6 },
+                kind,
+                code,
+                name: icmp::name(version, kind, code),
+                id: echo.then(|| u16::from_be_bytes([bytes[4], bytes[5]])),
+                seq: echo.then(|| u16::from_be_bytes([bytes[6], bytes[7]])),
+            });
+            packet.payload = if echo {
+                &bytes[icmp::ECHO_HEADER_LEN..]
+            } else {
+                &bytes[4..]
+            };
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_bytes_make_any_decoder_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            for link in [LinkType::Ethernet, LinkType::LinuxCooked, LinkType::RawIp] {
+                let _ = decode(link, &bytes);
+            }
+        }
+
+        /// Frames that start right (Ethernet, IPv4 or IPv6, a known transport)
+        /// and go wrong after: the deeper decoders get exercised too.
+        #[test]
+        fn plausible_headers_with_random_rest(
+            ipv6 in any::<bool>(),
+            protocol in prop::sample::select(vec![1u8, 6, 17, 58, 0, 44]),
+            rest in proptest::collection::vec(any::<u8>(), 0..120),
+        ) {
+            let mut frame = vec![0u8; 12];
+            if ipv6 {
+                frame.extend([0x86, 0xdd, 0x60, 0, 0, 0, 0, rest.len() as u8, protocol, 64]);
+                frame.extend([0u8; 32]);
+            } else {
+                frame.extend([0x08, 0x00, 0x45, 0, 0, (20 + rest.len()) as u8, 0, 0, 0, 0, 64, protocol, 0, 0]);
+                frame.extend([127, 0, 0, 1, 127, 0, 0, 1]);
+            }
+            frame.extend(&rest);
+            let _ = decode(LinkType::Ethernet, &frame);
+        }
+    }
+}
