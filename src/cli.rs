@@ -53,6 +53,11 @@ pub enum Command {
     /// Example: `sockit scan 127.0.0.1 1-1024`. Exit status: 0 when a port
     /// is open, 1 when none is, 2 on error, as `nc -z`.
     Scan(ScanArgs),
+    /// Capture packets (or read a pcap file), decode every layer, and narrate
+    /// each TCP connection's handshake and close.
+    ///
+    /// Examples: `sockit sniff -i lo --port 9000`, `sockit sniff -r file.pcap --layers`.
+    Sniff(SniffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +194,40 @@ pub struct ScanArgs {
     /// Also count the closed and filtered ports and time the scan (stderr).
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SniffArgs {
+    /// Capture on this interface (default: every interface, each loopback
+    /// packet shown once).
+    #[arg(short = 'i', value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Only packets to or from this TCP or UDP port.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Only packets to or from this host (a name stands for all its addresses).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only this protocol.
+    #[arg(long, value_parser = ["tcp", "udp", "icmp"])]
+    pub proto: Option<String>,
+    /// Stop after COUNT matching packets.
+    #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// One block per layer (link, network, transport, payload) for each packet.
+    #[arg(long)]
+    pub layers: bool,
+    /// Hex dump of each packet's payload.
+    #[arg(short = 'x')]
+    pub hex: bool,
+    /// Also save the matching packets to FILE, in pcap format.
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<std::path::PathBuf>,
+    /// Read packets from a pcap FILE instead of capturing (no privileges needed).
+    #[arg(short = 'r', value_name = "FILE", conflicts_with = "interface")]
+    pub read: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -89,6 +89,11 @@ pub enum Error {
     )]
     IcmpPermission { group_range: String },
 
+    #[error(
+        "capturing needs root or CAP_NET_RAW (a packet socket sees every frame on the host); run it with sudo, or read a saved capture with -r FILE"
+    )]
+    CapturePermission,
+
     /// A lookup found nothing (unknown service, no name for an address).
     #[error("{what}; {hint}")]
     NotFound { what: String, hint: String },

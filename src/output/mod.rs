@@ -6,3 +6,4 @@ pub mod ping;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod sniff;

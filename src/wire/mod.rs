@@ -9,9 +9,12 @@
 //! frames off a live interface.
 
 pub mod arp;
+pub mod bpf;
+pub mod capture;
 pub mod checksum;
 pub mod conversation;
 pub mod ethernet;
+pub mod filter;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
