@@ -13,4 +13,5 @@ mod lookups;
 mod ping;
 mod relay;
 mod scan;
+mod sniff;
 mod udp;
