@@ -47,6 +47,8 @@ impl Sniffer {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("sniff did not start: {}", stderr.lock().unwrap());
     }
 
