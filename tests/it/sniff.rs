@@ -75,6 +75,13 @@ impl Sniffer {
     }
 }
 
+impl Drop for Sniffer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The narration lines, without the connection number and states.
 fn steps(out: &str) -> Vec<String> {
     out.lines()
@@ -478,7 +485,10 @@ fn malformed_and_truncated_packets_are_shown_and_skipped() {
                 let number = l.trim_start();
                 l.starts_with('{')
                     || (l.len() - number.len() <= 4
-                        && number.split(' ').next().is_some_and(|n| n.parse::<u64>().is_ok()))
+                        && number
+                            .split(' ')
+                            .next()
+                            .is_some_and(|n| n.parse::<u64>().is_ok()))
             })
             .count();
         assert!(packets >= frames.len(), "{style:?}: every frame shown");
