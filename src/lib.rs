@@ -17,18 +17,21 @@
 //!   turn, the stdin/stdout relay with a correct half-close, and the server
 //!   modes built on it: keep-open fan-out, echo and chat; and UDP, datagram
 //!   by datagram (`transport::udp`).
-//! - [`tools`]: the tools built on the transport layer: `ping` (ICMP echo or
-//!   a timed TCP handshake) and `scan` (a concurrent TCP connect scan).
-//! - [`wire`]: packets as bytes, one module per protocol, read through
-//!   length-checked views (ICMP and the IPv4 header for ping so far).
+//! - [`tools`]: the tools built on the lower layers: `ping` (ICMP echo or a
+//!   timed TCP handshake), `scan` (a concurrent TCP connect scan) and `sniff`
+//!   (capture, decode, narrate, save).
+//! - [`wire`]: packets as bytes, one module per protocol read through
+//!   length-checked views; whole frames peeled layer by layer; the TCP
+//!   narrator; the capture filter (also compiled to BPF); pcap files and
+//!   live capture.
 //! - [`output`]: how values become text: the `-v` narration of the server
 //!   flow, the progress display, and the lookup commands' text and JSON
 //!   printers. The rest of the library never prints.
 //! - [`sys`]: the operating-system corner and the only `unsafe` code: limits
-//!   the tools need raised, batched datagram calls, `gethostbyaddr_r`, SIGPIPE.
+//!   the tools need raised, batched datagram calls, `gethostbyaddr_r`, SIGPIPE,
+//!   packet sockets.
 //! - [`error`]: one error enum whose messages name the problem and the fix.
 //!
-//! Packet capture, still to come, will live in `wire` beside the decoders.
 
 #![deny(unsafe_code)]
 

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::tools::sniff::Seen;
 use crate::wire::conversation::{ConnectionSummary, Ending, Step, StepKind};
@@ -25,8 +25,7 @@ pub struct SniffStyle {
 /// Everything printed for one packet, newline-terminated.
 pub fn render(seen: &Seen<'_>, style: SniffStyle, out: &mut String) {
     if style.json {
-        out.push_str(&to_json(seen, style).to_string());
-        out.push('\n');
+        write_json(seen, style, out);
         return;
     }
     let _ = write!(
@@ -460,39 +459,64 @@ fn other(side: crate::wire::conversation::Side) -> &'static str {
     }
 }
 
-fn to_json(seen: &Seen<'_>, style: SniffStyle) -> Value {
+/// One packet as JSON, serialized straight from the decoded values (no
+/// intermediate tree: that cost five times the decoding itself).
+#[derive(Serialize)]
+struct PacketJson<'a> {
+    number: u64,
+    time: f64,
+    length: u32,
+    captured: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<&'a str>,
+    link: &'a Option<Link>,
+    network: &'a Option<Network>,
+    transport: &'a Option<Transport>,
+    payload: PayloadJson,
+    problem: Option<&'static str>,
+    #[serde(skip_serializing_if = "<[Step]>::is_empty")]
+    tcp_steps: &'a [Step],
+}
+
+#[derive(Serialize)]
+struct PayloadJson {
+    length: usize,
+    preview: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hex: Option<String>,
+}
+
+fn write_json(seen: &Seen<'_>, style: SniffStyle, out: &mut String) {
     let packet = &seen.packet;
-    let mut payload = json!({
-        "length": packet.payload.len(),
-        "preview": preview(packet.payload).trim_matches('"'),
-    });
-    if style.hex {
-        payload["hex"] = json!(
-            packet
-                .payload
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+    let mut preview = preview(packet.payload);
+    preview.pop();
+    preview.remove(0);
+    let object = PacketJson {
+        number: seen.number,
+        time: seen.header.time.as_secs_f64(),
+        length: seen.header.original_len,
+        captured: seen.header.captured_len,
+        interface: seen.interface,
+        link: &packet.link,
+        network: &packet.network,
+        transport: &packet.transport,
+        payload: PayloadJson {
+            length: packet.payload.len(),
+            preview,
+            hex: style.hex.then(|| {
+                packet.payload.iter().fold(String::new(), |mut hex, b| {
+                    let _ = write!(hex, "{b:02x}");
+                    hex
+                })
+            }),
+        },
+        problem: packet.problem,
+        tcp_steps: &seen.steps,
+    };
+    if let Ok(line) = serde_json::to_string(&object) {
+        out.push_str(&line);
     }
-    let mut object = json!({
-        "number": seen.number,
-        "time": seen.header.time.as_secs_f64(),
-        "length": seen.header.original_len,
-        "captured": seen.header.captured_len,
-        "link": packet.link,
-        "network": packet.network,
-        "transport": packet.transport,
-        "payload": payload,
-        "problem": packet.problem,
-    });
-    if let Some(interface) = seen.interface {
-        object["interface"] = json!(interface);
-    }
-    if !seen.steps.is_empty() {
-        object["tcp_steps"] = json!(seen.steps);
-    }
-    object
+    out.push('\n');
 }
 
 /// The closing table: one line per TCP connection.

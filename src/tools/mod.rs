@@ -1,6 +1,7 @@
-//! The tools built on top of the transport layer, answering the two questions
-//! the course asks before any data moves: is the host there ([`ping`]), and
-//! which programs on it accept connections ([`scan`])?
+//! The tools built on top of the lower layers. Two answer the questions the
+//! course asks before any data moves: is the host there ([`ping`]), and which
+//! programs on it accept connections ([`scan`])? The third shows what moves
+//! on the wire ([`sniff`]).
 
 pub mod ping;
 pub mod scan;
