@@ -166,7 +166,7 @@ fn main() -> std::io::Result<()> {
         ));
         batch.push(ipv4(a, b, 1, &icmp_echo(8, 7, n as u16)));
         batch.push(ipv4(b, a, 1, &icmp_echo(0, 7, n as u16)));
-        if n % 10 == 0 {
+        if n.is_multiple_of(10) {
             batch.push(arp(1, a, b));
             batch.push(arp(2, b, a));
         }
