@@ -108,6 +108,8 @@ pub struct TwoHosts {
     pub a: Netns,
     pub b: Netns,
     pub prefix: String,
+    /// a's end of the veth pair.
+    pub veth_a: String,
 }
 
 impl TwoHosts {
@@ -130,7 +132,12 @@ impl TwoHosts {
             b = b.name,
             p = prefix
         ));
-        TwoHosts { a, b, prefix }
+        TwoHosts {
+            a,
+            b,
+            prefix,
+            veth_a,
+        }
     }
 
     pub fn address_of_b(&self) -> String {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::netns::Netns;
+use crate::netns::{Netns, TwoHosts};
 
 /// A `sockit sniff` running in a namespace, ready once it says so.
 struct Sniffer {
@@ -546,4 +546,28 @@ fn capturing_needs_privilege_but_reading_a_file_does_not() {
     let (status, _, err) = run(sockit().args(["sniff", "-i", "no-such-if0", "-c", "1"]), 30);
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("no interface named \"no-such-if0\""), "{err}");
+}
+
+#[test]
+fn arp_and_ethernet_between_two_hosts() {
+    let net = TwoHosts::new("sarp");
+    let sniffer = Sniffer::start(&net.a, &["-i", &net.veth_a, "--layers"]);
+    let b = net.address_of_b();
+    let (status, _, err) = run(&mut net.a.sockit(&["ping", "-c", "1", &b]), 30);
+    assert!(status.success(), "{err}");
+    let out = sniffer.stop();
+    let a = format!("{}.1", net.prefix);
+    assert!(out.contains(&format!("ARP who-has {b} tell {a}")), "{out}");
+    assert!(out.contains(&format!("ARP reply {b} is-at ")), "{out}");
+    assert!(out.contains("network    ARP request, sender"), "{out}");
+    assert!(
+        out.contains(&format!("{a} → {b} ICMP echo request")),
+        "{out}"
+    );
+    // Real hardware addresses on a veth, unlike loopback's zeros.
+    let link = out
+        .lines()
+        .find(|l| l.contains("link       Ethernet"))
+        .unwrap();
+    assert!(!link.contains("00:00:00:00:00:00 → "), "{link}");
 }
