@@ -228,6 +228,9 @@ pub struct SniffArgs {
     /// Read packets from a pcap FILE instead of capturing (no privileges needed).
     #[arg(short = 'r', value_name = "FILE", conflicts_with = "interface")]
     pub read: Option<std::path::PathBuf>,
+    /// At the end, say how many frames the kernel's filter passed and dropped.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -207,10 +207,18 @@ fn sniff(args: SniffArgs) -> Result<i32> {
         let _ = out.write_all(output::sniff::connection_table(&report.connections).as_bytes());
     }
     let _ = out.flush();
-    if let Some(dropped) = report.dropped.filter(|d| *d > 0) {
-        eprintln!(
-            "sockit: the kernel dropped {dropped} packets that arrived faster than they were shown"
-        );
+    if let Some(kernel) = report.kernel {
+        if args.verbose {
+            eprintln!(
+                "sockit: the kernel's filter passed {} frames ({} dropped); {} packets shown",
+                kernel.passed, kernel.dropped, report.matched
+            );
+        } else if kernel.dropped > 0 {
+            eprintln!(
+                "sockit: the kernel dropped {} packets that arrived faster than they were shown",
+                kernel.dropped
+            );
+        }
     }
     finish(runtime, None);
     Ok(0)

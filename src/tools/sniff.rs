@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io;
 use std::time::Duration;
 
-use crate::wire::capture::LiveCapture;
+use crate::wire::capture::{KernelCounts, LiveCapture};
 use crate::wire::conversation::{ConnectionSummary, Conversations, Step};
 use crate::wire::filter::Filter;
 use crate::wire::packet::{LinkType, Packet, decode};
@@ -51,8 +51,8 @@ pub struct Seen<'a> {
 #[derive(Debug, Default)]
 pub struct SniffReport {
     pub matched: u64,
-    /// Frames the kernel dropped because we fell behind (live only).
-    pub dropped: Option<u32>,
+    /// What the kernel's filter passed and dropped (live only).
+    pub kernel: Option<KernelCounts>,
     pub connections: Vec<ConnectionSummary>,
 }
 
@@ -112,7 +112,7 @@ pub fn sniff(
         writer.flush()?;
     }
     if let Source::Live(capture) = source {
-        report.dropped = capture.dropped();
+        report.kernel = capture.kernel_counts();
     }
     report.connections = conversations.summaries();
     Ok(report)

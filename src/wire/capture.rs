@@ -39,6 +39,14 @@ pub struct LiveCapture {
     end: usize,
 }
 
+/// What the kernel did with the frames on the socket's interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelCounts {
+    /// Frames the BPF filter accepted (loopback's outgoing copies included).
+    pub passed: u32,
+    pub dropped: u32,
+}
+
 /// One captured frame's metadata; its bytes are [`LiveCapture::frame`].
 #[derive(Debug, Clone, Copy)]
 pub struct Captured {
@@ -153,10 +161,11 @@ impl LiveCapture {
         self.names.get(&ifindex).map_or("?", String::as_str)
     }
 
-    /// Frames the kernel dropped because we did not read fast enough.
-    pub fn dropped(&self) -> Option<u32> {
+    /// Frames the kernel's filter passed to this socket, and those of them
+    /// it dropped because we did not read fast enough, since the last call.
+    pub fn kernel_counts(&self) -> Option<KernelCounts> {
         crate::sys::packet_socket::statistics(&self.socket)
             .ok()
-            .map(|(_, drops)| drops)
+            .map(|(passed, dropped)| KernelCounts { passed, dropped })
     }
 }

@@ -16,6 +16,7 @@ use crate::netns::{Netns, TwoHosts};
 struct Sniffer {
     child: Child,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Sniffer {
@@ -30,7 +31,7 @@ impl Sniffer {
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let log = std::sync::Arc::clone(&stderr);
         let mut pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 1024];
             while let Ok(n) = pipe.read(&mut buf) {
                 if n == 0 {
@@ -43,7 +44,11 @@ impl Sniffer {
         });
         for _ in 0..500 {
             if stderr.lock().unwrap().contains("capturing on") {
-                return Sniffer { child, stderr };
+                return Sniffer {
+                    child,
+                    stderr,
+                    reader: Some(reader),
+                };
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -59,6 +64,10 @@ impl Sniffer {
             .args(["-INT", &self.child.id().to_string()])
             .status();
         let status = wait_child(&mut self.child, 10);
+        // All of stderr, the closing counts included.
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
         let mut out = String::new();
         self.child
             .stdout
@@ -109,8 +118,15 @@ fn echo_session(ns: &Netns, port: &str) {
 #[test]
 fn a_connection_is_narrated_from_handshake_to_close() {
     let ns = Netns::new("sniff");
-    let sniffer = Sniffer::start(&ns, &["-i", "lo", "--port", "7070"]);
+    let sniffer = Sniffer::start(&ns, &["-v", "-i", "lo", "--port", "7070"]);
+    // Traffic the filter must keep out, in the kernel already.
+    let (status, _, _) = run(
+        &mut ns.sockit(&["ping", "-c", "3", "-i", "0.02", "127.0.0.1"]),
+        30,
+    );
+    assert!(status.success());
     echo_session(&ns, "7070");
+    let stderr = std::sync::Arc::clone(&sniffer.stderr);
     let out = sniffer.stop();
     let steps = steps(&out);
     let names: Vec<&str> = steps.iter().map(|s| s.split(':').next().unwrap()).collect();
@@ -156,6 +172,16 @@ fn a_connection_is_narrated_from_handshake_to_close() {
         out.contains("TCP connections:") && out.contains("→ 127.0.0.1:7070"),
         "{out}"
     );
+    assert!(!out.contains("ICMP"), "{out}");
+    // On loopback the kernel sees each packet twice (leaving and arriving);
+    // its filter passed exactly the port's packets, none of the pings.
+    let shown = out.lines().filter(|l| l.contains(" TCP [")).count();
+    let stderr = stderr.lock().unwrap().clone();
+    let expected = format!(
+        "the kernel's filter passed {} frames (0 dropped); {shown} packets shown",
+        2 * shown
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
 }
 
 #[test]
