@@ -1,0 +1,133 @@
+//! ping and scan: is the host there, and what listens on it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use sockit::addr::{self, Family, PortUse, Services, parse_port};
+use sockit::output;
+use sockit::output::ping::{PingPrinter, PingTarget, emit};
+use sockit::tools::ping::{self, IcmpProber, PingOptions, ProbeReport, SocketKind, TcpProber};
+use sockit::tools::scan::{self, ScanOptions};
+use sockit::transport::Stop;
+use sockit::wire::icmp::Version;
+use sockit::{Error, Result};
+
+use super::{finish, runtime, seconds, signal_trigger};
+use crate::cli::{PingArgs, ScanArgs};
+
+pub fn ping(args: PingArgs) -> Result<i32> {
+    let interval = seconds("-i", args.interval, true)?;
+    let timeout = seconds("-W", args.timeout, false)?;
+    let tcp_port = args
+        .tcp
+        .as_deref()
+        .map(|p| parse_port(p, PortUse::Connect))
+        .transpose()?;
+    let address = first_address(&args.host, Family::from_flags(args.ipv4, args.ipv6))?;
+    let max = ping::icmp::max_payload(Version::of(address));
+    if args.size > max {
+        return Err(Error::Usage(format!(
+            "-s {}: an echo request to {address} holds at most {max} bytes of data",
+            args.size
+        )));
+    }
+    let options = PingOptions {
+        count: args.count,
+        interval,
+        timeout,
+    };
+    let target = PingTarget {
+        host: args.host.clone(),
+        address,
+        tcp_port,
+        payload_len: args.size,
+        numeric: args.numeric || args.host.parse::<IpAddr>().is_ok(),
+    };
+    let mut printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
+    let runtime = runtime()?;
+    if let Some(header) = printer.header() {
+        emit(&header);
+    }
+    let summary = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        let shutdown = trigger.subscribe();
+        let report = |probe: &ProbeReport| {
+            if let Some(line) = printer.probe(probe)
+                && !emit(&line)
+            {
+                trigger.fire(Stop::OutputClosed);
+            }
+        };
+        Ok::<_, Error>(match tcp_port {
+            Some(port) => {
+                let mut prober = TcpProber::new(SocketAddr::new(address, port), timeout);
+                ping::ping(&mut prober, &options, report, shutdown).await
+            }
+            None => {
+                let mut prober = IcmpProber::open(address, args.size)?;
+                if args.verbose {
+                    eprintln!("sockit: {}", describe_socket(prober.kind()));
+                }
+                ping::ping(&mut prober, &options, report, shutdown).await
+            }
+        })
+    })?;
+    print!("{}", printer.summary(&summary));
+    finish(runtime, None);
+    Ok(summary.exit_code())
+}
+
+fn describe_socket(kind: SocketKind) -> &'static str {
+    match kind {
+        SocketKind::Datagram => {
+            "using an ICMP datagram socket (unprivileged: this group is in net.ipv4.ping_group_range)"
+        }
+        SocketKind::Raw => "using a raw ICMP socket (CAP_NET_RAW)",
+    }
+}
+
+pub fn scan(args: ScanArgs) -> Result<i32> {
+    let timeout = seconds("-w", args.wait, false)?;
+    let target = first_address(&args.host, Family::from_flags(args.ipv4, args.ipv6))?;
+    let options = ScanOptions {
+        concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
+        timeout,
+    };
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        Ok::<_, Error>(scan::scan(target, &args.ports.0, options, trigger.subscribe()).await)
+    })?;
+    finish(runtime, None);
+    let open = output::scan::open_ports(&report, &Services::load());
+    print!("{}", output::scan::render(&open, args.output.json));
+    if args.verbose {
+        eprintln!("sockit: {}", output::scan::counts(&report));
+    }
+    if let Some(error) = &report.last_local_error {
+        eprintln!(
+            "sockit: {} ports could not be probed ({error}); lower --concurrency",
+            report.local_failures
+        );
+    }
+    if report.interrupted() {
+        eprintln!(
+            "sockit: scan interrupted after {} of {} ports",
+            report.ports.len(),
+            report.requested
+        );
+        return Ok(130);
+    }
+    if open.is_empty() && !args.output.json {
+        eprintln!(
+            "sockit: no open TCP port among the {} scanned on {target}",
+            report.requested
+        );
+    }
+    Ok(if open.is_empty() { 1 } else { 0 })
+}
+
+/// The first address the resolver gives for `host` in `family`: ping and
+/// scan probe one address, as ping and nmap do.
+fn first_address(host: &str, family: Family) -> Result<IpAddr> {
+    Ok(addr::resolve(host, 0, family)?[0].ip())
+}

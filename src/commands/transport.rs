@@ -1,0 +1,170 @@
+//! listen and connect, TCP and UDP: the transport layer's tools.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sockit::addr::{Family, PortUse, listen_address, parse_port};
+use sockit::output::{narrate, progress::Progress};
+use sockit::transport::udp;
+use sockit::transport::{
+    self, ConnectOptions, Counters, Events, Mode, RelayOptions, ServeOptions, SessionEnd, Stop,
+};
+use sockit::{Error, Result};
+
+use super::{finish, runtime, seconds, signal_trigger};
+use crate::cli::{CommonArgs, ConnectArgs, ListenArgs};
+
+pub fn listen(args: ListenArgs) -> Result<i32> {
+    let (host, port) = match args.address.as_slice() {
+        [port] => (None, port),
+        [host, port] => (Some(host.as_str()), port),
+        _ => unreachable!("clap takes one or two values"),
+    };
+    let port = parse_port(port, PortUse::Listen)?;
+    if args.max_conns == Some(0) {
+        return Err(Error::Usage(
+            "--max-conns 0 would refuse every client: give 1 or more".into(),
+        ));
+    }
+    let common = &args.common;
+    let addr = listen_address(host, port, family(common))?;
+    let options = ServeOptions {
+        mode: if args.echo {
+            Mode::Echo
+        } else if args.chat {
+            Mode::Chat
+        } else {
+            Mode::Relay
+        },
+        keep_open: args.keep_open,
+        max_conns: args.max_conns,
+        relay: relay_options(common)?,
+    };
+    let events = events(common);
+    if args.udp {
+        return listen_udp(addr, args.echo, &events);
+    }
+    if options.keep_open {
+        sockit::sys::raise_open_file_limit();
+    }
+    let runtime = runtime()?;
+    let counters = Counters::new();
+    let progress = progress(
+        common,
+        &counters,
+        options.mode == Mode::Relay && !options.keep_open,
+    );
+    let ended = runtime.block_on(async {
+        let listener = transport::bind_listener(addr, &events)?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| Error::io("registering the listener", e))?;
+        let trigger = signal_trigger()?;
+        transport::serve(listener, &options, Arc::clone(&counters), events, trigger).await
+    });
+    finish(runtime, progress);
+    Ok(exit_code(ended?, options.keep_open))
+}
+
+/// A UDP server runs until stopped, like a keep-open one: a signal is its
+/// normal end.
+fn listen_udp(addr: std::net::SocketAddr, echo: bool, events: &Events) -> Result<i32> {
+    let runtime = runtime()?;
+    let ended = runtime.block_on(async {
+        let socket = transport::bind_datagram(addr, events)?;
+        let socket = tokio::net::UdpSocket::from_std(socket)
+            .map_err(|e| Error::io("registering the socket", e))?;
+        let trigger = signal_trigger()?;
+        udp::server::serve(socket, echo, events.clone(), trigger).await
+    });
+    finish(runtime, None);
+    Ok(exit_code(ended?, true))
+}
+
+pub fn connect(args: ConnectArgs) -> Result<i32> {
+    let port = parse_port(&args.port, PortUse::Connect)?;
+    let common = &args.common;
+    if args.udp {
+        return connect_udp(&args.host, port, common, args.broadcast);
+    }
+    let options = ConnectOptions {
+        family: family(common),
+        timeout: wait(common)?,
+    };
+    let relay = relay_options(common)?;
+    let events = events(common);
+    let runtime = runtime()?;
+    let counters = Counters::new();
+    let progress = progress(common, &counters, true);
+    let ended = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        transport::connect::run(
+            &args.host, port, &options, &relay, &counters, &events, &trigger,
+        )
+        .await
+    });
+    finish(runtime, progress);
+    Ok(exit_code(ended?, false))
+}
+
+fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> Result<i32> {
+    let options = udp::client::UdpClientOptions {
+        family: family(common),
+        broadcast,
+        linger: wait(common)?.unwrap_or(udp::client::DEFAULT_LINGER),
+    };
+    let events = events(common);
+    let runtime = runtime()?;
+    let ended = runtime.block_on(async {
+        let trigger = signal_trigger()?;
+        udp::client::run(host, port, &options, &events, &trigger).await
+    });
+    finish(runtime, None);
+    Ok(exit_code(ended?, false))
+}
+
+/// 0 for every normal end. A signal that cuts a one-shot transfer short
+/// gives the shell's 128+N, so scripts can tell an incomplete copy; for a
+/// keep-open server a signal is the normal way to stop, hence 0.
+fn exit_code(ended: SessionEnd, keep_open: bool) -> i32 {
+    match ended {
+        SessionEnd::Stopped(Stop::Signal(signal)) if !keep_open => match signal {
+            "SIGTERM" => 143,
+            _ => 130,
+        },
+        _ => 0,
+    }
+}
+
+fn family(common: &CommonArgs) -> Family {
+    Family::from_flags(common.ipv4, common.ipv6)
+}
+
+fn wait(common: &CommonArgs) -> Result<Option<Duration>> {
+    common
+        .wait
+        .map(|secs| seconds("-w", secs, false))
+        .transpose()
+}
+
+fn relay_options(common: &CommonArgs) -> Result<RelayOptions> {
+    Ok(RelayOptions {
+        idle_timeout: wait(common)?,
+        send_fin: !common.no_shutdown,
+    })
+}
+
+fn events(common: &CommonArgs) -> Events {
+    if common.verbose {
+        narrate::to_stderr()
+    } else {
+        Events::none()
+    }
+}
+
+fn progress(common: &CommonArgs, counters: &Arc<Counters>, applies: bool) -> Option<Progress> {
+    if applies {
+        Progress::for_stdin(Arc::clone(counters), common.progress)
+    } else {
+        None
+    }
+}
