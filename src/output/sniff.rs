@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::tools::sniff::Seen;
 use crate::wire::conversation::{ConnectionSummary, Ending, Step, StepKind};
 use crate::wire::ethernet;
-use crate::wire::packet::{Link, Network, Packet, Transport};
+use crate::wire::packet::{Link, Network, Packet, Quoted, Transport};
 
 /// How much of a payload the one-line preview shows.
 const PREVIEW: usize = 48;
@@ -110,6 +110,7 @@ fn summary(packet: &Packet<'_>, out: &mut String) {
                 name,
                 id,
                 seq,
+                quoted,
                 ..
             }),
             Some((src, dst)),
@@ -118,6 +119,9 @@ fn summary(packet: &Packet<'_>, out: &mut String) {
             let _ = write!(out, "{src} → {dst} {proto} {name}");
             if let (Some(id), Some(seq)) = (id, seq) {
                 let _ = write!(out, " id {id} seq {seq}");
+            }
+            if let Some(q) = quoted {
+                let _ = write!(out, ", about {}", describe_quoted(q));
             }
             let _ = write!(out, " len {len}");
         }
@@ -159,6 +163,19 @@ fn summary(packet: &Packet<'_>, out: &mut String) {
     }
     if let Some(problem) = packet.problem {
         let _ = write!(out, " [malformed: {problem}]");
+    }
+}
+
+/// The packet an ICMP error is about: "UDP [::1]:54823 → [::1]:7375".
+fn describe_quoted(q: &Quoted) -> String {
+    match (q.src_port, q.dst_port) {
+        (Some(sp), Some(dp)) => format!(
+            "{} {} → {}",
+            protocol_name(q.protocol),
+            endpoint(q.src, sp),
+            endpoint(q.dst, dp)
+        ),
+        _ => format!("{} {} → {}", protocol_name(q.protocol), q.src, q.dst),
     }
 }
 
@@ -322,6 +339,7 @@ fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
             name,
             id,
             seq,
+            quoted,
         }) => {
             let _ = write!(
                 out,
@@ -330,6 +348,9 @@ fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
             );
             if let (Some(id), Some(seq)) = (id, seq) {
                 let _ = write!(out, ", id {id}, seq {seq}");
+            }
+            if let Some(q) = quoted {
+                let _ = write!(out, ", about {}", describe_quoted(q));
             }
             out.push('\n');
         }

@@ -133,7 +133,53 @@ pub enum Transport {
         id: Option<u16>,
         #[serde(skip_serializing_if = "Option::is_none")]
         seq: Option<u16>,
+        /// For an error: the packet it is about, as far as it is quoted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        quoted: Option<Quoted>,
     },
+}
+
+/// The headers an ICMP error quotes from the packet that failed: its
+/// addresses, protocol and (for TCP and UDP) ports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quoted {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub protocol: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_port: Option<u16>,
+}
+
+/// Reads the quote at the end of an ICMP error: an IP header and at least
+/// the first 8 bytes of what it carried (RFC 792, RFC 4443).
+fn quoted(quote: &[u8]) -> Option<Quoted> {
+    let (src, dst, protocol, rest): (IpAddr, IpAddr, u8, &[u8]) = match quote.first()? >> 4 {
+        4 => {
+            let ip = Ipv4Packet::new(quote)?;
+            (
+                ip.source().into(),
+                ip.destination().into(),
+                ip.protocol(),
+                ip.payload(),
+            )
+        }
+        6 => {
+            let ip = Ipv6Packet::new(quote)?;
+            let (protocol, rest) = ip.upper_layer().unwrap_or((ip.next_header(), &[]));
+            (ip.source().into(), ip.destination().into(), protocol, rest)
+        }
+        _ => return None,
+    };
+    let ports = matches!(protocol, PROTO_TCP | PROTO_UDP) && rest.len() >= 4;
+    Some(Quoted {
+        src,
+        dst,
+        protocol,
+        src_port: ports.then(|| u16::from_be_bytes([rest[0], rest[1]])),
+        dst_port: ports.then(|| u16::from_be_bytes([rest[2], rest[3]])),
+    })
 }
 
 impl Serialize for Flags {
@@ -356,6 +402,9 @@ fn decode_transport<'a>(packet: &mut Packet<'a>, protocol: u8, version: Version,
                 name: icmp::name(version, kind, code),
                 id: echo.then(|| u16::from_be_bytes([bytes[4], bytes[5]])),
                 seq: echo.then(|| u16::from_be_bytes([bytes[6], bytes[7]])),
+                quoted: icmp::describe_error(version, kind, code)
+                    .and(bytes.get(icmp::ECHO_HEADER_LEN..))
+                    .and_then(quoted),
             });
             packet.payload = if echo {
                 &bytes[icmp::ECHO_HEADER_LEN..]

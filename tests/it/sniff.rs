@@ -359,6 +359,7 @@ fn compare_with_tshark(file: &Path) {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
+    let mut quoted_errors = 0;
     for (m, t) in mine.iter().zip(&theirs) {
         let t: Vec<&str> = t.split('\t').collect();
         let (net, tr) = (&m["network"], &m["transport"]);
@@ -439,16 +440,22 @@ fn compare_with_tshark(file: &Path) {
                 String::new()
             },
         ];
-        // An ICMP error quotes the packet that failed, and tshark reports
-        // the quoted TCP/UDP fields too; sockit decodes the outer layers
-        // only, so those columns are not compared for errors.
-        let mut t = t;
-        let echo = tr["name"].as_str().is_some_and(|n| n.starts_with("echo"));
-        if icmp && !echo {
-            t[6..16].fill("");
+        // An ICMP error quotes the packet that failed; tshark reports the
+        // quoted UDP header's fields as udp.*, sockit as the error's `quoted`.
+        let mut expected = expected;
+        let quoted = &tr["quoted"];
+        if quoted["protocol"] == 17 {
+            expected[13] = text(&quoted["src_port"]);
+            expected[14] = text(&quoted["dst_port"]);
+            expected[15] = t[15].to_string(); // the quoted length: not decoded
         }
         assert_eq!(t, expected, "packet {}: {m}", m["number"]);
+        quoted_errors += usize::from(quoted["protocol"] == 17);
     }
+    assert_eq!(
+        quoted_errors, 1,
+        "the port unreachable about the UDP datagram"
+    );
 }
 
 #[test]
