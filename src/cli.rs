@@ -139,6 +139,10 @@ pub struct PingArgs {
     /// handshake's time limit.
     #[arg(short = 'W', value_name = "TIMEOUT", default_value_t = 10.0)]
     pub timeout: f64,
+    /// Stop after DEADLINE seconds whatever happened; with -c, stop as soon
+    /// as COUNT replies came.
+    #[arg(short = 'w', value_name = "DEADLINE")]
+    pub deadline: Option<f64>,
     /// Bytes of data in each echo request (8 ICMP header bytes are added).
     #[arg(
         short = 's',

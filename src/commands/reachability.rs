@@ -34,6 +34,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         count: args.count,
         interval,
         timeout,
+        deadline: args.deadline.map(|d| seconds("-w", d, false)).transpose()?,
     };
     let target = PingTarget {
         host: args.host.clone(),

@@ -157,6 +157,32 @@ fn total_loss_prints_no_round_trips_and_exits_1() {
         shape(&out),
         shape(&String::from_utf8_lossy(&reference.stdout))
     );
+
+    // -w: a deadline instead of a count, probing until it passes.
+    let started = std::time::Instant::now();
+    let (status, out, _) = run(&mut net.a.sockit(&["ping", "-w", "1", "-i", "0.2", &b]), 30);
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        summary_line(&out).starts_with("5 packets transmitted, 0 received, 100% packet loss"),
+        "{out}"
+    );
+}
+
+#[test]
+fn with_a_deadline_the_count_is_of_replies() {
+    let ns = Netns::new("pdl");
+    let (status, out, err) = run(
+        &mut ns.sockit(&["ping", "-c", "2", "-w", "20", "-i", "0.05", "127.0.0.1"]),
+        30,
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(
+        summary_line(&out).starts_with("2 packets transmitted, 2 received"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -32,6 +32,10 @@ pub struct PingOptions {
     /// How long to wait for an answer when none has come yet (`-W`); once
     /// some have, ping waits twice the longest round trip for the last one.
     pub timeout: Duration,
+    /// Stop after this long whatever else (`-w`). With a deadline, `count`
+    /// counts replies, not probes, as in iputils: probing goes on until
+    /// that many have come back or the deadline passes.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for PingOptions {
@@ -40,6 +44,7 @@ impl Default for PingOptions {
             count: None,
             interval: Duration::from_secs(1),
             timeout: Duration::from_secs(10),
+            deadline: None,
         }
     }
 }
@@ -109,8 +114,13 @@ pub async fn ping<P: Prober>(
     let mut answered = vec![false; usize::from(u16::MAX) + 1];
     let mut next_send = tokio::time::Instant::now();
     let mut last_send = next_send;
+    let deadline = options.deadline.map(|d| next_send + d);
     loop {
-        let all_sent = options.count.is_some_and(|c| summary.transmitted >= c);
+        let all_sent = match (options.count, deadline) {
+            (Some(count), None) => summary.transmitted >= count,
+            (Some(count), Some(_)) if summary.received >= count => break,
+            _ => false,
+        };
         if all_sent && summary.settled() >= summary.transmitted {
             break;
         }
@@ -121,7 +131,8 @@ pub async fn ping<P: Prober>(
         };
         tokio::select! {
             _ = sleep_until(wake) => {
-                if all_sent {
+                // A probe due at the deadline is not sent (iputils' count).
+                if all_sent || deadline.is_some_and(|at| tokio::time::Instant::now() >= at) {
                     break;
                 }
                 summary.transmitted += 1;
@@ -148,6 +159,12 @@ pub async fn ping<P: Prober>(
                 report(&ProbeReport::Outcome { outcome, duplicate });
             }
             _ = shutdown.wait() => break,
+            _ = async {
+                match deadline {
+                    Some(at) => sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => break,
         }
     }
     summary.elapsed = started.elapsed();
@@ -243,6 +260,7 @@ mod tests {
             count: Some(4),
             interval: Duration::from_millis(10),
             timeout: Duration::from_secs(5),
+            deadline: None,
         };
         let mut reports = Vec::new();
         let trigger = crate::transport::Trigger::new();
