@@ -236,13 +236,19 @@ impl PingPrinter {
             format_g(summary.loss_percent()),
             summary.elapsed.as_millis()
         );
-        match rtt {
-            Some([min, avg, max, mdev]) => {
-                text += &format!("rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms\n")
-            }
-            // iputils ends with a blank line when there is no timing line.
-            None => text.push('\n'),
+        // iputils' last line: the round trips and the pipe, either of which
+        // may be missing (then the line is blank).
+        let mut last = Vec::new();
+        if let Some([min, avg, max, mdev]) = rtt {
+            last.push(format!(
+                "rtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms"
+            ));
         }
+        if summary.pipe > 1 {
+            last.push(format!("pipe {}", summary.pipe));
+        }
+        text += &last.join(", ");
+        text.push('\n');
         text
     }
 }

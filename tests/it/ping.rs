@@ -296,7 +296,9 @@ fn an_unreachable_neighbour_is_reported_through_either_socket() {
     // Nobody has .3 on the link: neighbour discovery fails after about 3 s
     // and the kernel answers our own request with host unreachable.
     let absent = format!("{}.3", net.prefix);
-    let args = ["ping", "-c", "1", "-W", "8", absent.as_str()];
+    // Two probes half a second apart: both are answered together when
+    // discovery fails, so iputils' summary adds "pipe 2".
+    let args = ["ping", "-c", "2", "-i", "0.5", "-W", "8", absent.as_str()];
     let reference = net.a.exec(&args).output().unwrap();
     let expected = format!(
         "From {}.1 icmp_seq=1 Destination Host Unreachable",
@@ -307,9 +309,10 @@ fn an_unreachable_neighbour_is_reported_through_either_socket() {
     let raw = String::from_utf8(out).unwrap();
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(raw.contains(&expected), "{raw}");
+    assert!(raw.ends_with("\npipe 2\n"), "{raw}");
     assert!(
         summary_line(&raw)
-            .starts_with("1 packets transmitted, 0 received, +1 errors, 100% packet loss")
+            .starts_with("2 packets transmitted, 0 received, +2 errors, 100% packet loss")
     );
     assert_eq!(
         shape(&raw),

@@ -155,6 +155,11 @@ pub async fn ping<P: Prober>(
                 let slot = &mut answered[usize::from(sequence)];
                 let duplicate = *slot;
                 *slot = true;
+                // Probes in flight when this answer came, this one included.
+                let in_flight = (summary.transmitted as u16).wrapping_sub(sequence);
+                if in_flight <= 0x7fff {
+                    summary.pipe = summary.pipe.max(u64::from(in_flight) + 1);
+                }
                 summary.record(&outcome, duplicate);
                 report(&ProbeReport::Outcome { outcome, duplicate });
             }
@@ -281,6 +286,8 @@ mod tests {
             (4, 2, 1, 1)
         );
         assert_eq!(summary.loss_percent(), 50.0);
+        // Probe 3's reply came after probe 4 had left: two in flight.
+        assert_eq!(summary.pipe, 2);
         let duplicates: Vec<bool> = reports
             .iter()
             .filter_map(|r| match r {

@@ -24,6 +24,8 @@ pub struct PingSummary {
     pub send_failures: u64,
     /// Replies whose payload differed from the request's.
     pub corrupted: u64,
+    /// The most probes ever in flight when an answer came (iputils' "pipe").
+    pub pipe: u64,
     #[serde(skip)]
     pub elapsed: Duration,
     #[serde(skip)]
