@@ -278,16 +278,34 @@ pub fn format_rtt(rtt: Duration) -> String {
 }
 
 /// C's `%g`: six significant digits, no trailing zeros (33.3333, 0, 100).
+/// Done through Rust's own exponent formatting rather than `log10`, which
+/// would pull in libm and its load time for every process (src/startup.rs).
 pub fn format_g(value: f64) -> String {
-    if value == 0.0 {
-        return "0".into();
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
     }
-    let digits = 6 - 1 - value.abs().log10().floor() as i32;
-    let text = format!("{:.*}", digits.max(0) as usize, value);
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    let scientific = format!("{value:.5e}");
+    let exponent: i32 = scientific
+        .split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0);
+    let trim = |text: String| {
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        }
+    };
+    if (-4..6).contains(&exponent) {
+        trim(format!("{:.*}", (5 - exponent) as usize, value))
     } else {
-        text
+        let (mantissa, _) = scientific.split_once('e').unwrap_or((&scientific, ""));
+        format!(
+            "{}e{}{:02}",
+            trim(mantissa.to_string()),
+            if exponent < 0 { '-' } else { '+' },
+            exponent.abs()
+        )
     }
 }
 
@@ -308,6 +326,9 @@ mod tests {
         assert_eq!(format_g(0.0), "0");
         assert_eq!(format_g(50.0), "50");
         assert_eq!(format_g(66.66666666), "66.6667");
+        assert_eq!(format_g(0.5), "0.5");
+        assert_eq!(format_g(1.0 / 3.0), "0.333333");
+        assert_eq!(format_g(0.00001234), "1.234e-05");
         assert_eq!(format_rtt(Duration::from_micros(45)), "0.045 ms");
         assert_eq!(format_rtt(Duration::from_micros(1234)), "1.23 ms");
         assert_eq!(format_rtt(Duration::from_micros(12345)), "12.3 ms");
