@@ -2,7 +2,7 @@
 //! stderr, exit 1 when any failed.
 
 use sockit::Result;
-use sockit::addr::{self, Family, Services};
+use sockit::addr::{self, Services};
 use sockit::output::report::print_all;
 
 use crate::cli::{HostnameArgs, IpArgs, OutputArgs, ResolveArgs, ReverseArgs, ServiceArgs};
@@ -12,7 +12,7 @@ pub fn hostname(args: HostnameArgs) -> i32 {
 }
 
 pub fn resolve(args: ResolveArgs) -> i32 {
-    let family = Family::from_flags(args.ipv4, args.ipv6);
+    let family = args.family.family();
     let answers = args.names.iter().map(|name| addr::lookup(name, family));
     print_all(answers, args.output.json)
 }

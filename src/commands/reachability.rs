@@ -22,7 +22,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         .as_deref()
         .map(|p| parse_port(p, PortUse::Connect))
         .transpose()?;
-    let address = first_address(&args.host, Family::from_flags(args.ipv4, args.ipv6))?;
+    let address = first_address(&args.host, args.family.family())?;
     let max = ping::icmp::max_payload(Version::of(address));
     if args.size > max {
         return Err(Error::Usage(format!(
@@ -88,7 +88,7 @@ fn describe_socket(kind: SocketKind) -> &'static str {
 
 pub fn scan(args: ScanArgs) -> Result<i32> {
     let timeout = seconds("-w", args.wait, false)?;
-    let target = first_address(&args.host, Family::from_flags(args.ipv4, args.ipv6))?;
+    let target = first_address(&args.host, args.family.family())?;
     let options = ScanOptions {
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         timeout,

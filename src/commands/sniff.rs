@@ -8,7 +8,7 @@ use sockit::output;
 use sockit::output::sniff::SniffStyle;
 use sockit::tools::sniff::{self, SniffOptions, Source};
 use sockit::wire::capture::LiveCapture;
-use sockit::wire::filter::{Filter, Protocol};
+use sockit::wire::filter::Filter;
 use sockit::wire::pcap::{PcapReader, PcapWriter};
 use sockit::{Error, Result};
 
@@ -17,11 +17,7 @@ use crate::cli::SniffArgs;
 
 pub fn sniff(args: SniffArgs) -> Result<i32> {
     let filter = Filter {
-        protocol: args.proto.as_deref().map(|p| match p {
-            "tcp" => Protocol::Tcp,
-            "udp" => Protocol::Udp,
-            _ => Protocol::Icmp,
-        }),
+        protocol: args.proto,
         hosts: match &args.host {
             Some(host) => addr::resolve(host, 0, Family::Any)?
                 .iter()

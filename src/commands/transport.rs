@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sockit::addr::{Family, PortUse, listen_address, parse_port};
+use sockit::addr::{PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
 use sockit::transport::udp;
 use sockit::transport::{
@@ -27,7 +27,7 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         ));
     }
     let common = &args.common;
-    let addr = listen_address(host, port, family(common))?;
+    let addr = listen_address(host, port, common.family.family())?;
     let options = ServeOptions {
         mode: if args.echo {
             Mode::Echo
@@ -87,7 +87,7 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
         return connect_udp(&args.host, port, common, args.broadcast);
     }
     let options = ConnectOptions {
-        family: family(common),
+        family: common.family.family(),
         timeout: wait(common)?,
     };
     let relay = relay_options(common)?;
@@ -108,7 +108,7 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
 
 fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> Result<i32> {
     let options = udp::client::UdpClientOptions {
-        family: family(common),
+        family: common.family.family(),
         broadcast,
         linger: wait(common)?.unwrap_or(udp::client::DEFAULT_LINGER),
     };
@@ -133,10 +133,6 @@ fn exit_code(ended: SessionEnd, keep_open: bool) -> i32 {
         },
         _ => 0,
     }
-}
-
-fn family(common: &CommonArgs) -> Family {
-    Family::from_flags(common.ipv4, common.ipv6)
 }
 
 fn wait(common: &CommonArgs) -> Result<Option<Duration>> {

@@ -15,6 +15,19 @@ pub enum Protocol {
     Icmp,
 }
 
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Protocol, String> {
+        match name {
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            "icmp" => Ok(Protocol::Icmp),
+            _ => Err(format!("{name:?} is not one of tcp, udp, icmp")),
+        }
+    }
+}
+
 impl Protocol {
     pub fn number(self) -> u32 {
         match self {

@@ -129,10 +129,35 @@ pub async fn ping<P: Prober>(
         } else {
             next_send
         };
+        // Polled in this order when several are ready at once (after a
+        // stall): a stop first, then answers already there, so that the end
+        // of the wait never drops a reply that arrived in time; the deadline
+        // before the send timer, so a probe due at the deadline is not sent
+        // (iputils' count).
         tokio::select! {
+            biased;
+            _ = shutdown.wait() => break,
+            outcome = prober.next() => {
+                let sequence = outcome.sequence();
+                let slot = &mut answered[usize::from(sequence)];
+                let duplicate = *slot;
+                *slot = true;
+                // Probes in flight when this answer came, this one included.
+                let in_flight = (summary.transmitted as u16).wrapping_sub(sequence);
+                if in_flight <= 0x7fff {
+                    summary.pipe = summary.pipe.max(u64::from(in_flight) + 1);
+                }
+                summary.record(&outcome, duplicate);
+                report(&ProbeReport::Outcome { outcome, duplicate });
+            }
+            _ = async {
+                match deadline {
+                    Some(at) => sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => break,
             _ = sleep_until(wake) => {
-                // A probe due at the deadline is not sent (iputils' count).
-                if all_sent || deadline.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                if all_sent {
                     break;
                 }
                 summary.transmitted += 1;
@@ -150,26 +175,6 @@ pub async fn ping<P: Prober>(
                     next_send = last_send;
                 }
             }
-            outcome = prober.next() => {
-                let sequence = outcome.sequence();
-                let slot = &mut answered[usize::from(sequence)];
-                let duplicate = *slot;
-                *slot = true;
-                // Probes in flight when this answer came, this one included.
-                let in_flight = (summary.transmitted as u16).wrapping_sub(sequence);
-                if in_flight <= 0x7fff {
-                    summary.pipe = summary.pipe.max(u64::from(in_flight) + 1);
-                }
-                summary.record(&outcome, duplicate);
-                report(&ProbeReport::Outcome { outcome, duplicate });
-            }
-            _ = shutdown.wait() => break,
-            _ = async {
-                match deadline {
-                    Some(at) => sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => break,
         }
     }
     summary.elapsed = started.elapsed();
@@ -195,7 +200,7 @@ impl Outcome {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::collections::VecDeque;
     use std::net::Ipv4Addr;
@@ -231,7 +236,8 @@ mod tests {
         }
     }
 
-    fn reply(sequence: u16, ms: u64) -> Outcome {
+    /// A reply from loopback to probe `sequence` after `ms` milliseconds.
+    pub(in crate::tools::ping) fn reply(sequence: u16, ms: u64) -> Outcome {
         Outcome::Reply {
             sequence,
             from: Ipv4Addr::LOCALHOST.into(),

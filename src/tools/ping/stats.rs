@@ -109,18 +109,7 @@ impl PingSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
-
-    fn reply(sequence: u16, ms: u64) -> Outcome {
-        Outcome::Reply {
-            sequence,
-            from: Ipv4Addr::LOCALHOST.into(),
-            bytes: 64,
-            ttl: Some(64),
-            rtt: Some(Duration::from_millis(ms)),
-            corrupted: false,
-        }
-    }
+    use crate::tools::ping::tests::reply;
 
     #[test]
     fn loss_and_round_trips_as_iputils_counts_them() {
