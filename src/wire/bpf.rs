@@ -44,6 +44,9 @@ const PROTOCOL: u32 = (-0x1000i32) as u32;
 /// The network header, whatever the link layer.
 const NET: i32 = -0x100000;
 
+/// The kernel's limit on a program's length (BPF_MAXINSNS).
+const MAX_INSTRUCTIONS: usize = 4096;
+
 /// The accepted packet's length limit: whole frames.
 pub const ACCEPT: u32 = 262_144;
 
@@ -81,7 +84,13 @@ impl Assembler {
             .push((JMP | JA, Target::Label(label.into()), Target::Next, 0));
     }
 
-    fn assemble(self) -> Vec<Instruction> {
+    /// The program with labels turned into offsets, or `None` when a
+    /// conditional jump reaches further than its 8-bit offset can say or
+    /// the program is longer than the kernel takes.
+    fn assemble(self) -> Option<Vec<Instruction>> {
+        if self.code.len() > MAX_INSTRUCTIONS {
+            return None;
+        }
         let offset = |at: usize, target: &Target| -> usize {
             match target {
                 Target::Next => 0,
@@ -93,19 +102,19 @@ impl Assembler {
             .enumerate()
             .map(|(at, (code, yes, no, k))| {
                 if *code == JMP | JA {
-                    return Instruction {
+                    return Some(Instruction {
                         code: *code,
                         jt: 0,
                         jf: 0,
                         k: offset(at, yes) as u32,
-                    };
+                    });
                 }
-                Instruction {
+                Some(Instruction {
                     code: *code,
-                    jt: offset(at, yes) as u8,
-                    jf: offset(at, no) as u8,
+                    jt: u8::try_from(offset(at, yes)).ok()?,
+                    jf: u8::try_from(offset(at, no)).ok()?,
                     k: *k,
-                }
+                })
             })
             .collect()
     }
@@ -117,6 +126,8 @@ fn to(label: &str) -> Target {
 
 /// The program that accepts what `filter` matches: IPv4 and IPv6 packets by
 /// protocol, host and port, anything else (ARP) only with no filter at all.
+/// When the filter does not fit one program, a program that accepts
+/// everything, leaving the choice to user space.
 /// IPv6 packets are matched on the fixed header's next-header field, so
 /// ones with extension headers are left out when a protocol or port is
 /// asked for.
@@ -194,7 +205,16 @@ pub fn filter_program(filter: &Filter) -> Vec<Instruction> {
     a.op(RET | K, ACCEPT);
     a.label("reject");
     a.op(RET | K, 0);
-    a.assemble()
+    // Too many addresses for one program (a name with dozens of them): the
+    // kernel passes everything and the same filter in user space decides.
+    a.assemble().unwrap_or_else(|| {
+        vec![Instruction {
+            code: RET | K,
+            jt: 0,
+            jf: 0,
+            k: ACCEPT,
+        }]
+    })
 }
 
 #[cfg(test)]
@@ -208,14 +228,8 @@ mod tests {
         assert!(program.iter().any(|i| i.code == RET | K && i.k == ACCEPT));
     }
 
-    #[test]
-    fn jumps_stay_inside_the_program() {
-        let filter = Filter {
-            protocol: Some(Protocol::Tcp),
-            hosts: vec!["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
-            port: Some(8080),
-        };
-        let program = filter_program(&filter);
+    /// Every jump lands inside the program, and the last instruction returns.
+    fn check(program: &[Instruction]) {
         for (at, i) in program.iter().enumerate() {
             if i.code & 0x07 == JMP {
                 let reach = if i.code == JMP | JA {
@@ -227,5 +241,46 @@ mod tests {
             }
         }
         assert_eq!(program.last().unwrap().code, RET | K);
+    }
+
+    #[test]
+    fn too_many_hosts_for_one_program_accept_everything_instead() {
+        let hosts: Vec<IpAddr> = (0..60u16)
+            .map(|i| std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, i).into())
+            .collect();
+        let filter = Filter {
+            protocol: Some(Protocol::Udp),
+            hosts,
+            port: Some(53),
+        };
+        let program = filter_program(&filter);
+        check(&program);
+        assert_eq!(
+            program,
+            [Instruction {
+                code: RET | K,
+                jt: 0,
+                jf: 0,
+                k: ACCEPT
+            }]
+        );
+        // A handful still compiles to a real filter.
+        let few = Filter {
+            hosts: filter.hosts[..4].to_vec(),
+            ..filter
+        };
+        let program = filter_program(&few);
+        check(&program);
+        assert!(program.len() > 20);
+    }
+
+    #[test]
+    fn jumps_stay_inside_the_program() {
+        let filter = Filter {
+            protocol: Some(Protocol::Tcp),
+            hosts: vec!["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
+            port: Some(8080),
+        };
+        check(&filter_program(&filter));
     }
 }
