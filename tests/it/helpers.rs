@@ -16,11 +16,70 @@ pub fn sockit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sockit"))
 }
 
+/// A child's stderr, collected line by line on a thread as it comes, so a
+/// test can wait for a line while the child runs and read it all after.
+pub struct StderrLog {
+    text: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StderrLog {
+    /// Collects `pipe`; `on_line` sees each line as it arrives.
+    pub fn collect(
+        pipe: std::process::ChildStderr,
+        mut on_line: impl FnMut(&str) + Send + 'static,
+    ) -> StderrLog {
+        let text = Arc::new(Mutex::new(String::new()));
+        let log = Arc::clone(&text);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                on_line(&line);
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        StderrLog {
+            text,
+            reader: Some(reader),
+        }
+    }
+
+    /// What has arrived so far.
+    pub fn text(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    /// Waits until the text contains `needle`, for at most `secs`.
+    pub fn wait_for(&self, needle: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {secs}s for {needle:?}; stderr:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything, once the child has exited and its pipe is closed.
+    pub fn finish(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.text()
+    }
+}
+
 /// A `sockit listen -v ...` process and everything it has said on stderr.
 pub struct Listener {
     pub child: Child,
     pub addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
+    stderr: StderrLog,
 }
 
 impl Listener {
@@ -47,23 +106,15 @@ impl Listener {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start sockit listen");
-        let stderr = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
-        let pipe = child.stderr.take().unwrap();
-        let log = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.parse::<SocketAddr>().expect("listening address"));
-                }
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
+        let stderr = StderrLog::collect(child.stderr.take().unwrap(), move |line| {
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                let _ = tx.send(addr.parse::<SocketAddr>().expect("listening address"));
             }
         });
         let addr = rx
             .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", stderr.lock().unwrap()));
+            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", stderr.text()));
         Listener {
             child,
             addr,
@@ -76,23 +127,12 @@ impl Listener {
     }
 
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.stderr.text()
     }
 
     /// Waits until stderr contains `needle`, for at most `secs`.
     pub fn wait_for(&self, needle: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let text = self.stderr();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited {secs}s for {needle:?}; stderr:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.stderr.wait_for(needle, secs)
     }
 
     pub fn wait(&mut self, secs: u64) -> ExitStatus {

@@ -2,7 +2,6 @@
 //! traffic the tests make there (sockit's own connect and listen, ping,
 //! python3); tshark as the reference decoder for saved files.
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -12,75 +11,46 @@ use serde_json::Value;
 use crate::helpers::*;
 use crate::netns::{Netns, TwoHosts};
 
-/// A `sockit sniff` running in a namespace, ready once it says so.
+/// A `sockit sniff` running in a namespace, ready once it says so. Its
+/// stdout goes to a file, so a long capture can never fill a pipe.
 struct Sniffer {
     child: Child,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    stderr: StderrLog,
+    stdout: tempfile::NamedTempFile,
 }
 
 impl Sniffer {
     fn start(ns: &Netns, args: &[&str]) -> Sniffer {
+        let stdout = tempfile::NamedTempFile::new().unwrap();
         let mut child = ns
             .sockit(&[&["sniff"][..], args].concat())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(stdout.reopen().unwrap())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let log = std::sync::Arc::clone(&stderr);
-        let mut pipe = child.stderr.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 1024];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                log.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        for _ in 0..500 {
-            if stderr.lock().unwrap().contains("capturing on") {
-                return Sniffer {
-                    child,
-                    stderr,
-                    reader: Some(reader),
-                };
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("sniff did not start: {}", stderr.lock().unwrap());
+        let stderr = StderrLog::collect(child.stderr.take().unwrap(), |_| {});
+        // Built first, so that a failed wait still kills it (Drop).
+        let sniffer = Sniffer {
+            child,
+            stderr,
+            stdout,
+        };
+        sniffer.stderr.wait_for("capturing on", 10);
+        sniffer
     }
 
-    /// Lets the last packets arrive, stops it with Ctrl-C, returns stdout.
-    fn stop(mut self) -> String {
+    /// Lets the last packets arrive, stops it with Ctrl-C, and returns its
+    /// stdout and all of its stderr (the closing counts included).
+    fn stop(mut self) -> (String, String) {
         std::thread::sleep(Duration::from_millis(300));
         let _ = std::process::Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status();
         let status = wait_child(&mut self.child, 10);
-        // All of stderr, the closing counts included.
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        assert!(
-            status.success(),
-            "{status:?}: {}",
-            self.stderr.lock().unwrap()
-        );
-        out
+        let stderr = self.stderr.finish();
+        assert!(status.success(), "{status:?}: {stderr}");
+        (std::fs::read_to_string(self.stdout.path()).unwrap(), stderr)
     }
 }
 
@@ -126,8 +96,7 @@ fn a_connection_is_narrated_from_handshake_to_close() {
     );
     assert!(status.success());
     echo_session(&ns, "7070");
-    let stderr = std::sync::Arc::clone(&sniffer.stderr);
-    let out = sniffer.stop();
+    let (out, stderr) = sniffer.stop();
     let steps = steps(&out);
     let names: Vec<&str> = steps.iter().map(|s| s.split(':').next().unwrap()).collect();
     assert_eq!(names[..3], ["SYN", "SYN-ACK", "ACK"], "{out}");
@@ -176,7 +145,6 @@ fn a_connection_is_narrated_from_handshake_to_close() {
     // On loopback the kernel sees each packet twice (leaving and arriving);
     // its filter passed exactly the port's packets, none of the pings.
     let shown = out.lines().filter(|l| l.contains(" TCP [")).count();
-    let stderr = stderr.lock().unwrap().clone();
     let expected = format!(
         "the kernel's filter passed {} frames (0 dropped); {shown} packets shown",
         2 * shown
@@ -205,7 +173,7 @@ s.close()";
     assert!(status.success());
     let (status, _, _) = run(&mut ns.sockit(&["connect", "127.0.0.1", "7172"]), 30);
     assert_eq!(status.code(), Some(1));
-    let out = sniffer.stop();
+    let (out, _) = sniffer.stop();
     let steps = steps(&out);
     assert!(
         steps
@@ -244,6 +212,7 @@ fn udp_and_icmp_echo_packets() {
     assert!(status.success(), "{err}");
     let packets: Vec<Value> = sniffer
         .stop()
+        .0
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -297,7 +266,7 @@ fn saved_captures_agree_with_tshark() {
         30,
     );
     assert_eq!(status.code(), Some(1), "{err}");
-    sniffer.stop();
+    let _ = sniffer.stop();
     compare_with_tshark(&file);
 }
 
@@ -564,7 +533,7 @@ fn capturing_needs_privilege_but_reading_a_file_does_not() {
     let sniffer = Sniffer::start(&ns, &["-i", "lo", "-w", file.to_str().unwrap()]);
     let (status, _, _) = run(&mut ns.sockit(&["ping", "-c", "1", "127.0.0.1"]), 30);
     assert!(status.success());
-    sniffer.stop();
+    let _ = sniffer.stop();
     let (status, out, err) = run(
         &mut ns.sockit_without_raw_sockets(&["sniff", "-r", file.to_str().unwrap()]),
         30,
@@ -588,7 +557,7 @@ fn arp_and_ethernet_between_two_hosts() {
     let b = net.address_of_b();
     let (status, _, err) = run(&mut net.a.sockit(&["ping", "-c", "1", &b]), 30);
     assert!(status.success(), "{err}");
-    let out = sniffer.stop();
+    let (out, _) = sniffer.stop();
     let a = format!("{}.1", net.prefix);
     assert!(out.contains(&format!("ARP who-has {b} tell {a}")), "{out}");
     assert!(out.contains(&format!("ARP reply {b} is-at ")), "{out}");
