@@ -353,61 +353,28 @@ fn compare_with_tshark(file: &Path) {
                 names.iter().map(|n| bit(n.as_str().unwrap())).sum::<u32>()
             )
         });
+        // A column tshark fills only for packets of that kind.
+        let only = |applies: bool, value: &Value| if applies { text(value) } else { String::new() };
+        let v6 = net["type"] == "ipv6";
         let expected = [
             m["length"].to_string(),
-            if v4 { text(&net["src"]) } else { String::new() },
-            if v4 { text(&net["dst"]) } else { String::new() },
-            if v4 { String::new() } else { text(&net["src"]) },
-            if v4 { String::new() } else { text(&net["dst"]) },
-            if v4 { text(&net["ttl"]) } else { String::new() },
-            if tcp {
-                text(&tr["src_port"])
-            } else {
-                String::new()
-            },
-            if tcp {
-                text(&tr["dst_port"])
-            } else {
-                String::new()
-            },
+            only(v4, &net["src"]),
+            only(v4, &net["dst"]),
+            only(v6, &net["src"]),
+            only(v6, &net["dst"]),
+            only(v4, &net["ttl"]),
+            only(tcp, &tr["src_port"]),
+            only(tcp, &tr["dst_port"]),
             flags.unwrap_or_default(),
-            if tcp { text(&tr["seq"]) } else { String::new() },
-            if tcp { text(&tr["ack"]) } else { String::new() },
-            if tcp {
-                m["payload"]["length"].to_string()
-            } else {
-                String::new()
-            },
-            if tcp {
-                text(&tr["window"])
-            } else {
-                String::new()
-            },
-            if udp {
-                text(&tr["src_port"])
-            } else {
-                String::new()
-            },
-            if udp {
-                text(&tr["dst_port"])
-            } else {
-                String::new()
-            },
-            if udp {
-                text(&tr["length"])
-            } else {
-                String::new()
-            },
-            if icmp && tr["version"] == 4 {
-                text(&tr["kind"])
-            } else {
-                String::new()
-            },
-            if icmp && tr["version"] == 6 {
-                text(&tr["kind"])
-            } else {
-                String::new()
-            },
+            only(tcp, &tr["seq"]),
+            only(tcp, &tr["ack"]),
+            only(tcp, &m["payload"]["length"]),
+            only(tcp, &tr["window"]),
+            only(udp, &tr["src_port"]),
+            only(udp, &tr["dst_port"]),
+            only(udp, &tr["length"]),
+            only(icmp && tr["version"] == 4, &tr["kind"]),
+            only(icmp && tr["version"] == 6, &tr["kind"]),
         ];
         // An ICMP error quotes the packet that failed; tshark reports the
         // quoted UDP header's fields as udp.*, sockit as the error's `quoted`.
@@ -572,4 +539,72 @@ fn arp_and_ethernet_between_two_hosts() {
         .find(|l| l.contains("link       Ethernet"))
         .unwrap();
     assert!(!link.contains("00:00:00:00:00:00 → "), "{link}");
+}
+
+#[test]
+fn bad_arguments_and_files_get_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pcap = dir.path().join("notes.txt");
+    std::fs::write(&not_pcap, "this is text, not a capture\n").unwrap();
+    let pcapng = dir.path().join("new.pcapng");
+    std::fs::write(
+        &pcapng,
+        [
+            0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+    )
+    .unwrap();
+    let missing = dir.path().join("missing.pcap");
+    let unwritable = dir.path().join("no-such-dir").join("out.pcap");
+    let empty = dir.path().join("empty.pcap");
+    let mut writer = sockit::wire::pcap::PcapWriter::new(
+        std::fs::File::create(&empty).unwrap(),
+        sockit::wire::packet::LinkType::Ethernet,
+    )
+    .unwrap();
+    writer.flush().unwrap();
+    drop(writer);
+    for (args, code, needle) in [
+        (
+            vec!["--port", "70000", "-r", "x"],
+            2,
+            "ports go from 0 to 65535",
+        ),
+        (
+            vec!["--proto", "sctp", "-r", "x"],
+            2,
+            "not one of tcp, udp, icmp",
+        ),
+        (vec!["-c", "0", "-r", "x"], 2, "'0'"),
+        (vec!["-i", "lo", "-r", "x"], 2, "cannot be used with"),
+        (vec!["-r", missing.to_str().unwrap()], 1, "missing.pcap"),
+        (vec!["-r", not_pcap.to_str().unwrap()], 1, "not a pcap file"),
+        (vec!["-r", pcapng.to_str().unwrap()], 1, "editcap -F pcap"),
+        (
+            vec!["--host", "no-such-host.invalid", "-r", "x"],
+            1,
+            "unknown host",
+        ),
+        (
+            vec![
+                "-r",
+                empty.to_str().unwrap(),
+                "-w",
+                unwritable.to_str().unwrap(),
+            ],
+            1,
+            "creating",
+        ),
+    ] {
+        let mut full = vec!["sniff"];
+        full.extend(&args);
+        let (status, out, err) = run(sockit().args(&full), 30);
+        assert_eq!(status.code(), Some(code), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+    }
 }
