@@ -6,6 +6,7 @@
 #   bench/scan.sh            # ROUNDS=5, median wall time of each tool
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 ROUNDS=${ROUNDS:-5}
 cargo build --release --quiet --bin sockit
 S=$PWD/target/release/sockit
@@ -22,17 +23,7 @@ for port in $OPEN; do
   pids+=($!)
 done
 sleep 0.5
-in_ns() { ip netns exec "$NS" "$@"; }
-
-# Seconds for one run of a command line; its output goes to $OUT.
 OUT=$(mktemp)
-seconds() {
-  local start end
-  start=$(date +%s%N)
-  in_ns sh -c "$1" >"$OUT" 2>&1 || true
-  end=$(date +%s%N)
-  python3 -c "print(f'{($end - $start) / 1e9:.3f}')"
-}
 
 declare -A times
 tools=(sockit nmap nc)
@@ -50,7 +41,7 @@ declare -A found=(
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F); $ROUNDS rounds, tools taking turns"
 for round in $(seq "$ROUNDS"); do
   for tool in "${tools[@]}"; do
-    t=$(seconds "${cmd[$tool]}")
+    t=$(seconds "ip netns exec $NS ${cmd[$tool]}" "$OUT")
     times[$tool]+="$t "
     if [ "$tool" != nc ]; then
       n=$(sh -c "${found[$tool]}" <"$OUT" || true)

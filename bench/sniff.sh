@@ -7,6 +7,7 @@
 #   bench/sniff.sh                 # PACKETS=1000000 ROUNDS=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 PACKETS=${PACKETS:-1000000}
 ROUNDS=${ROUNDS:-1}
 cargo build --release --quiet --bin sockit --example pcapgen
@@ -14,14 +15,6 @@ S=$PWD/target/release/sockit
 FILE=$(mktemp --suffix=.pcap)
 trap 'rm -f "$FILE"' EXIT
 target/release/examples/pcapgen "$FILE" "$PACKETS"
-
-seconds() {
-  local start end
-  start=$(date +%s%N)
-  sh -c "$1" >/dev/null 2>&1
-  end=$(date +%s%N)
-  python3 -c "print(f'{($end - $start) / 1e9:.3f}')"
-}
 
 declare -A times
 names=(sockit "sockit --json" tshark tcpdump)
