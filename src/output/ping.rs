@@ -278,8 +278,7 @@ pub fn format_rtt(rtt: Duration) -> String {
 }
 
 /// C's `%g`: six significant digits, no trailing zeros (33.3333, 0, 100).
-/// Done through Rust's own exponent formatting rather than `log10`, which
-/// would pull in libm and its load time for every process (src/startup.rs).
+/// Rust's `{:e}` gives the exponent that picks between fixed and scientific.
 pub fn format_g(value: f64) -> String {
     if value == 0.0 || !value.is_finite() {
         return format!("{value}");

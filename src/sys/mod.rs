@@ -5,7 +5,5 @@ pub mod hostent;
 mod limits;
 pub mod mmsg;
 pub mod packet_socket;
-mod signals;
 
 pub use limits::raise_open_file_limit;
-pub use signals::ignore_sigpipe;

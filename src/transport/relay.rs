@@ -154,8 +154,10 @@ where
     let peer = stream
         .peer_addr()
         .map_err(|e| Error::io("the connection closed before it could be used", e))?;
+    // Non-blocking, so that a splice from it never sleeps holding the pipe
+    // it writes to (see `pump`).
     stream
-        .set_nonblocking(false)
+        .set_nonblocking(true)
         .map_err(|e| Error::io("configuring the socket", e))?;
     let upstream = stream
         .try_clone()

@@ -16,19 +16,20 @@ pub fn sockit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sockit"))
 }
 
-/// A child's stderr, collected line by line on a thread as it comes, so a
-/// test can wait for a line while the child runs and read it all after.
-pub struct StderrLog {
+/// A child's output (stderr, or stdout through a pipe or a terminal),
+/// collected line by line on a thread as it comes, so a test can wait for a
+/// line while the child runs and read it all after.
+pub struct LineLog {
     text: Arc<Mutex<String>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
-impl StderrLog {
+impl LineLog {
     /// Collects `pipe`; `on_line` sees each line as it arrives.
     pub fn collect(
-        pipe: std::process::ChildStderr,
+        pipe: impl Read + Send + 'static,
         mut on_line: impl FnMut(&str) + Send + 'static,
-    ) -> StderrLog {
+    ) -> LineLog {
         let text = Arc::new(Mutex::new(String::new()));
         let log = Arc::clone(&text);
         let reader = std::thread::spawn(move || {
@@ -39,7 +40,7 @@ impl StderrLog {
                 log.push('\n');
             }
         });
-        StderrLog {
+        LineLog {
             text,
             reader: Some(reader),
         }
@@ -79,7 +80,7 @@ impl StderrLog {
 pub struct Listener {
     pub child: Child,
     pub addr: SocketAddr,
-    stderr: StderrLog,
+    stderr: LineLog,
 }
 
 impl Listener {
@@ -107,7 +108,7 @@ impl Listener {
             .spawn()
             .expect("start sockit listen");
         let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = StderrLog::collect(child.stderr.take().unwrap(), move |line| {
+        let stderr = LineLog::collect(child.stderr.take().unwrap(), move |line| {
             if let Some(addr) = line.strip_prefix("listening on ") {
                 let _ = tx.send(addr.parse::<SocketAddr>().expect("listening address"));
             }

@@ -404,20 +404,3 @@ fn ifaces_agrees_with_ip_addr() {
     let tst0 = mine.iter().find(|m| m["name"] == "tst0").unwrap();
     assert_eq!(tst0["addresses"][0]["broadcast"], "10.9.11.255");
 }
-
-/// Each shared library costs about 0.13 ms of start-up, and every lookup is
-/// a whole process (src/startup.rs): the binary must need libc alone.
-#[test]
-fn the_binary_loads_no_shared_library_but_libc() {
-    let ldd = Command::new("ldd")
-        .arg(env!("CARGO_BIN_EXE_sockit"))
-        .output()
-        .unwrap();
-    let listing = String::from_utf8(ldd.stdout).unwrap();
-    let libraries: Vec<&str> = listing
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| !name.starts_with("linux-vdso") && !name.contains("ld-linux"))
-        .collect();
-    assert_eq!(libraries, ["libc.so.6"], "{listing}");
-}

@@ -5,6 +5,7 @@ mod helpers;
 mod netns;
 
 mod chat;
+mod delivery;
 mod echo;
 mod errors;
 mod interop;

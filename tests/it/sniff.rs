@@ -15,7 +15,7 @@ use crate::netns::{Netns, TwoHosts};
 /// stdout goes to a file, so a long capture can never fill a pipe.
 struct Sniffer {
     child: Child,
-    stderr: StderrLog,
+    stderr: LineLog,
     stdout: tempfile::NamedTempFile,
 }
 
@@ -29,7 +29,7 @@ impl Sniffer {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = StderrLog::collect(child.stderr.take().unwrap(), |_| {});
+        let stderr = LineLog::collect(child.stderr.take().unwrap(), |_| {});
         // Built first, so that a failed wait still kills it (Drop).
         let sniffer = Sniffer {
             child,
