@@ -320,9 +320,23 @@ pub struct CommonArgs {
     #[command(flatten)]
     pub family: FamilyArgs,
 
-    /// Give up connecting after SECS, and close a connection idle for SECS.
+    /// Give up connecting after SECS, and close a connection on which nothing
+    /// moved either way for SECS (in every mode, each client on its own clock).
     #[arg(short = 'w', long = "wait", value_name = "SECS")]
     pub wait: Option<f64>,
+
+    /// Turn on TCP keepalive, so a peer whose host vanished without a FIN is
+    /// noticed: first probe after SECS of silence (default 60), then every
+    /// SECS/3; three unanswered probes end the connection. (`--keepalive=SECS`,
+    /// with the `=`, so that a host after the flag is not taken for SECS.)
+    #[arg(
+        long,
+        value_name = "SECS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "60"
+    )]
+    pub keepalive: Option<f64>,
 
     /// Narrate each step on stderr: socket, bind, listen, accept, connect,
     /// FIN each way, and a summary per connection.

@@ -31,6 +31,8 @@
 //!   the tools need raised, batched datagram calls, `gethostbyaddr_r`, SIGPIPE,
 //!   packet sockets.
 //! - [`error`]: one error enum whose messages name the problem and the fix.
+//! - [`shutdown`]: the one stop signal (SIGINT, SIGTERM, a closed output)
+//!   that every loop of every tool obeys.
 //!
 
 #![deny(unsafe_code)]
@@ -38,6 +40,7 @@
 pub mod addr;
 pub mod error;
 pub mod output;
+pub mod shutdown;
 pub mod sys;
 pub mod tools;
 pub mod transport;

@@ -10,7 +10,7 @@ pub mod transport;
 use std::time::Duration;
 
 use sockit::output::progress::Progress;
-use sockit::transport::Trigger;
+use sockit::shutdown::StopTrigger;
 use sockit::{Error, Result};
 
 /// Stops the runtime without waiting for its blocking threads (a relay
@@ -43,8 +43,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("starting the I/O runtime", e))
 }
 
-pub fn signal_trigger() -> Result<Trigger> {
-    let trigger = Trigger::new();
+pub fn signal_trigger() -> Result<StopTrigger> {
+    let trigger = StopTrigger::new();
     trigger
         .on_signals()
         .map_err(|e| Error::io("installing signal handlers", e))?;

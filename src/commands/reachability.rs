@@ -5,9 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use sockit::addr::{self, Family, PortUse, Services, parse_port};
 use sockit::output;
 use sockit::output::ping::{PingPrinter, PingTarget, emit};
+use sockit::shutdown::StopReason;
 use sockit::tools::ping::{self, IcmpProber, PingOptions, ProbeReport, SocketKind, TcpProber};
 use sockit::tools::scan::{self, ScanOptions};
-use sockit::transport::Stop;
 use sockit::wire::icmp::Version;
 use sockit::{Error, Result};
 
@@ -55,7 +55,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
             if let Some(line) = printer.probe(probe)
                 && !emit(&line)
             {
-                trigger.fire(Stop::OutputClosed);
+                trigger.fire(StopReason::OutputClosed);
             }
         };
         Ok::<_, Error>(match tcp_port {

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use sockit::addr::{PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
+use sockit::shutdown::StopReason;
 use sockit::transport::udp;
 use sockit::transport::{
-    self, ConnectOptions, Counters, Events, Mode, RelayOptions, ServeOptions, SessionEnd, Stop,
+    self, ConnectOptions, Counters, Events, Input, Mode, Output, ServeOptions, SessionEnd,
+    SessionOptions,
 };
 use sockit::{Error, Result};
 
@@ -38,7 +40,8 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         },
         keep_open: args.keep_open,
         max_conns: args.max_conns,
-        relay: relay_options(common)?,
+        session: session_options(common)?,
+        keepalive: keepalive(common)?,
     };
     let events = events(common);
     if args.udp {
@@ -59,7 +62,9 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| Error::io("registering the listener", e))?;
         let trigger = signal_trigger()?;
-        transport::serve(listener, &options, Arc::clone(&counters), events, trigger).await
+        let (input, output) = stdio()?;
+        let counters = Arc::clone(&counters);
+        transport::serve(listener, &options, input, output, counters, events, trigger).await
     });
     finish(runtime, progress);
     Ok(exit_code(ended?, options.keep_open))
@@ -74,7 +79,8 @@ fn listen_udp(addr: std::net::SocketAddr, echo: bool, events: &Events) -> Result
         let socket = tokio::net::UdpSocket::from_std(socket)
             .map_err(|e| Error::io("registering the socket", e))?;
         let trigger = signal_trigger()?;
-        udp::server::serve(socket, echo, events.clone(), trigger).await
+        let (input, output) = stdio()?;
+        udp::server::serve(socket, echo, input, output, events.clone(), trigger).await
     });
     finish(runtime, None);
     Ok(exit_code(ended?, true))
@@ -89,16 +95,18 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
     let options = ConnectOptions {
         family: common.family.family(),
         timeout: wait(common)?,
+        keepalive: keepalive(common)?,
     };
-    let relay = relay_options(common)?;
+    let session = session_options(common)?;
     let events = events(common);
     let runtime = runtime()?;
     let counters = Counters::new();
     let progress = progress(common, &counters, true);
     let ended = runtime.block_on(async {
-        let trigger = signal_trigger()?;
-        transport::connect::run(
-            &args.host, port, &options, &relay, &counters, &events, &trigger,
+        let stop = signal_trigger()?.subscribe();
+        let (input, output) = stdio()?;
+        transport::connect_and_relay(
+            &args.host, port, &options, input, output, &session, &counters, &events, stop,
         )
         .await
     });
@@ -116,7 +124,7 @@ fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> R
     let runtime = runtime()?;
     let ended = runtime.block_on(async {
         let trigger = signal_trigger()?;
-        udp::client::run(host, port, &options, &events, &trigger).await
+        udp::client::run(host, port, &options, stdio()?, &events, &trigger).await
     });
     finish(runtime, None);
     Ok(exit_code(ended?, false))
@@ -127,7 +135,7 @@ fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> R
 /// keep-open server a signal is the normal way to stop, hence 0.
 fn exit_code(ended: SessionEnd, keep_open: bool) -> i32 {
     match ended {
-        SessionEnd::Stopped(Stop::Signal(signal)) if !keep_open => match signal {
+        SessionEnd::Stopped(StopReason::Signal(signal)) if !keep_open => match signal {
             "SIGTERM" => 143,
             _ => 130,
         },
@@ -142,11 +150,32 @@ fn wait(common: &CommonArgs) -> Result<Option<Duration>> {
         .transpose()
 }
 
-fn relay_options(common: &CommonArgs) -> Result<RelayOptions> {
-    Ok(RelayOptions {
+fn session_options(common: &CommonArgs) -> Result<SessionOptions> {
+    Ok(SessionOptions {
         idle_timeout: wait(common)?,
         send_fin: !common.no_shutdown,
     })
+}
+
+/// TCP counts keepalive times in whole seconds, from 1.
+fn keepalive(common: &CommonArgs) -> Result<Option<Duration>> {
+    let Some(secs) = common.keepalive else {
+        return Ok(None);
+    };
+    let after = seconds("--keepalive", secs, false)?;
+    if after < Duration::from_secs(1) {
+        return Err(Error::Usage(format!(
+            "--keepalive {secs}: TCP counts keepalive time in whole seconds; give 1 or more"
+        )));
+    }
+    Ok(Some(after))
+}
+
+/// The process's stdin and stdout, as the session's local side.
+fn stdio() -> Result<(Input, Output)> {
+    let input = Input::stdin().map_err(|e| Error::io("opening standard input", e))?;
+    let output = Output::stdout().map_err(|e| Error::io("opening standard output", e))?;
+    Ok((input, output))
 }
 
 fn events(common: &CommonArgs) -> Events {

@@ -23,7 +23,7 @@ use serde::Serialize;
 use socket2::{Domain, SockRef, Socket, Type};
 use tokio::net::TcpStream;
 
-use crate::transport::Shutdown;
+use crate::shutdown::StopSignal;
 
 /// Descriptors kept free for stdio, the runtime and the signal pipe.
 const SPARE_DESCRIPTORS: u64 = 64;
@@ -127,7 +127,7 @@ pub async fn scan(
     target: IpAddr,
     ports: &[u16],
     options: ScanOptions,
-    mut shutdown: Shutdown,
+    mut shutdown: StopSignal,
 ) -> ScanReport {
     let started = Instant::now();
     let concurrency = usable_concurrency(options.concurrency).min(ports.len().max(1));

@@ -21,13 +21,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendTimeoutError;
 use tokio::task::AbortHandle;
 
-use super::events::{Event, Events, Summary};
-use super::stdio::Output;
+use super::events::{Event, Events};
+use super::io::OutputQueue;
+use super::stream::Stream;
 
 /// Messages queued for one client.
 pub const QUEUE_PER_CLIENT: usize = 256;
@@ -55,12 +55,12 @@ pub struct Room {
     next_id: Arc<AtomicU64>,
     origin: Instant,
     /// Where the room's transcript goes (the server's stdout), if anywhere.
-    transcript: Option<Output>,
+    transcript: Option<OutputQueue>,
     events: Events,
 }
 
 impl Room {
-    pub fn new(transcript: Option<Output>, events: Events) -> Self {
+    pub fn new(transcript: Option<OutputQueue>, events: Events) -> Self {
         Room {
             members: Arc::default(),
             next_id: Arc::default(),
@@ -75,30 +75,32 @@ impl Room {
     }
 
     /// Adds a client and serves it until it leaves or is dropped as stuck.
-    pub async fn serve_client(self, stream: TcpStream, peer: SocketAddr) {
-        let started = Instant::now();
+    /// Its reader and writer are tasks of their own (so a stuck client can
+    /// be expelled from another client's broadcast); dropping this future
+    /// (an idle limit, a stop) ends them too.
+    pub async fn serve_client<S: Stream>(self, stream: S, peer: SocketAddr) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, mut pending) = mpsc::channel::<Message>(QUEUE_PER_CLIENT);
-        let (reader, mut writer) = stream.into_split();
-        let sent = Arc::new(AtomicU64::new(0));
+        let (reader, mut writer) = tokio::io::split(stream);
         let member = Member {
             peer,
             queue,
             last_progress_ms: Arc::new(AtomicU64::new(self.now_ms())),
             tasks: Arc::default(),
         };
+        let _departure = Departure {
+            room: self.clone(),
+            id,
+            peer,
+            tasks: Arc::clone(&member.tasks),
+        };
 
-        let (writer_sent, progress, room) = (
-            Arc::clone(&sent),
-            Arc::clone(&member.last_progress_ms),
-            self.clone(),
-        );
+        let (progress, room) = (Arc::clone(&member.last_progress_ms), self.clone());
         let write_task = tokio::spawn(async move {
             while let Some(message) = pending.recv().await {
                 if writer.write_all(&message).await.is_err() {
                     break;
                 }
-                writer_sent.fetch_add(message.len() as u64, Ordering::Relaxed);
                 progress.store(room.now_ms(), Ordering::Relaxed);
             }
             let _ = writer.shutdown().await;
@@ -117,7 +119,6 @@ impl Room {
 
         let room = self.clone();
         let read_task = tokio::spawn(async move {
-            let mut received = 0u64;
             let mut lines = BufReader::new(reader);
             let mut line = Vec::with_capacity(256);
             loop {
@@ -125,18 +126,16 @@ impl Room {
                 let mut limited = (&mut lines).take(MAX_LINE as u64);
                 match limited.read_until(b'\n', &mut line).await {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        received += n as u64;
+                    Ok(_) => {
                         room.broadcast(id, format!("[{peer}] {}\n", escape_line(&line)))
                             .await;
                     }
                 }
             }
-            received
         });
         member.tasks.lock().unwrap().push(read_task.abort_handle());
-        // Aborted (dropped as stuck) counts as having received nothing more.
-        let received = read_task.await.unwrap_or_default();
+        // Aborted means expelled as stuck; the expeller announced it.
+        let _ = read_task.await;
 
         // The client closed its side: leaving the room drops its queue, so
         // the writer sends what is left, then FIN.
@@ -146,14 +145,6 @@ impl Room {
             self.broadcast(id, format!("* {peer} left\n")).await;
         }
         let _ = write_task.await;
-        self.events.emit(Event::Closed {
-            peer,
-            summary: Summary {
-                received,
-                sent: sent.load(Ordering::Relaxed),
-                duration: started.elapsed(),
-            },
-        });
     }
 
     /// Delivers `text` to every member but `from`, waiting for room in
@@ -221,6 +212,31 @@ impl Room {
             .iter()
             .for_each(AbortHandle::abort);
         true
+    }
+}
+
+/// A client's way out when its serving future is dropped before it left
+/// (an idle limit, a stop): its tasks end, and if it was still in the room,
+/// it leaves and the others are told.
+struct Departure {
+    room: Room,
+    id: u64,
+    peer: SocketAddr,
+    tasks: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+impl Drop for Departure {
+    fn drop(&mut self) {
+        self.tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .for_each(AbortHandle::abort);
+        let still_here = self.room.members.lock().unwrap().remove(&self.id).is_some();
+        if still_here && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (room, id, peer) = (self.room.clone(), self.id, self.peer);
+            runtime.spawn(async move { room.broadcast(id, format!("* {peer} left\n")).await });
+        }
     }
 }
 

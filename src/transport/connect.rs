@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::events::{Event, Events};
+use super::stream::set_keepalive;
 use crate::addr::{Family, format_addrs, resolve};
 use crate::error::{Error, Result};
 
@@ -20,6 +21,8 @@ pub struct ConnectOptions {
     /// Bound on each attempt's handshake; the kernel's own (about two minutes)
     /// applies when absent.
     pub timeout: Option<Duration>,
+    /// Turn on TCP keepalive, first probe after this long idle.
+    pub keepalive: Option<Duration>,
 }
 
 /// Connects to `host` port `port`, or explains why no address answered.
@@ -44,6 +47,10 @@ pub async fn connect(
         };
         match result {
             Ok(stream) => {
+                if let Some(after) = options.keepalive {
+                    set_keepalive(&stream, after)
+                        .map_err(|e| Error::io("turning on TCP keepalive", e))?;
+                }
                 let local = stream.local_addr().unwrap_or(*addr);
                 events.emit(Event::Connected { local, peer: *addr });
                 return Ok(stream);
@@ -127,32 +134,4 @@ fn explain(
         .collect::<Vec<_>>()
         .join("; ");
     Error::ConnectFailed { host, port, detail }
-}
-
-/// The whole client: connect, relay stdin/stdout until the session ends or
-/// `trigger` fires, then report the connection's summary.
-pub async fn run(
-    host: &str,
-    port: u16,
-    options: &ConnectOptions,
-    relay_options: &super::RelayOptions,
-    counters: &std::sync::Arc<super::Counters>,
-    events: &Events,
-    trigger: &super::Trigger,
-) -> Result<super::SessionEnd> {
-    let mut shutdown = trigger.subscribe();
-    let stream = tokio::select! {
-        stream = connect(host, port, options, events) => stream?,
-        stop = shutdown.wait() => return Ok(super::SessionEnd::Stopped(stop)),
-    };
-    counters.restart();
-    let peer = stream
-        .peer_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], port)));
-    let ended = super::relay_stdio(stream, relay_options, counters, events, &mut shutdown).await;
-    events.emit(Event::Closed {
-        peer,
-        summary: counters.summary(),
-    });
-    ended
 }

@@ -9,17 +9,14 @@
 //! A client's session ends when it closes its sending side.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::events::{Event, Events, Summary};
-use super::stdio::Output;
+use super::io::OutputQueue;
+use super::stream::Stream;
 
 const QUEUE_PER_CLIENT: usize = 8;
 const CHUNK: usize = 16 * 1024;
@@ -34,12 +31,12 @@ struct Clients {
 pub struct Fanout {
     clients: Arc<Mutex<Clients>>,
     next_id: Arc<AtomicU64>,
-    output: Output,
+    output: OutputQueue,
 }
 
 impl Fanout {
     /// Starts distributing `input` to the clients that will join.
-    pub fn start(mut input: mpsc::Receiver<Arc<[u8]>>, output: Output) -> Self {
+    pub fn start(mut input: mpsc::Receiver<Arc<[u8]>>, output: OutputQueue) -> Self {
         let fanout = Fanout {
             clients: Arc::default(),
             next_id: Arc::default(),
@@ -62,51 +59,39 @@ impl Fanout {
         fanout
     }
 
-    pub async fn serve_client(self, stream: TcpStream, peer: SocketAddr, events: Events) {
-        let started = Instant::now();
+    /// Serves one client until it has closed its side and its queue is
+    /// drained. Both directions are parts of this one future, so dropping it
+    /// (an idle limit, a stop) ends the client entirely.
+    pub async fn serve_client<S: Stream>(self, stream: S) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = tokio::io::split(stream);
         let (queue, mut pending) = mpsc::channel::<Arc<[u8]>>(QUEUE_PER_CLIENT);
         {
             let mut clients = self.clients.lock().unwrap();
-            if !clients.input_done {
+            if clients.input_done {
+                drop(queue); // FIN as soon as the writer starts
+            } else {
                 clients.queues.insert(id, queue);
             }
         }
-        let sent = Arc::new(AtomicU64::new(0));
-        let writer_sent = Arc::clone(&sent);
-        let write_task = tokio::spawn(async move {
+        let writing = async move {
             while let Some(chunk) = pending.recv().await {
                 if writer.write_all(&chunk).await.is_err() {
                     return;
                 }
-                writer_sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             }
             let _ = writer.shutdown().await;
-        });
-
-        let mut received = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    received += n as u64;
-                    if self.output.write(buf[..n].to_vec()).await.is_err() {
-                        break;
-                    }
+        };
+        let reading = async {
+            let mut buf = vec![0u8; CHUNK];
+            while let Ok(n @ 1..) = reader.read(&mut buf).await {
+                if self.output.write(buf[..n].to_vec()).await.is_err() {
+                    break;
                 }
             }
-        }
-        self.clients.lock().unwrap().queues.remove(&id);
-        let _ = write_task.await;
-        events.emit(Event::Closed {
-            peer,
-            summary: Summary {
-                received,
-                sent: sent.load(Ordering::Relaxed),
-                duration: started.elapsed(),
-            },
-        });
+            // Leaving drops our queue: the writer sends what is left, then FIN.
+            self.clients.lock().unwrap().queues.remove(&id);
+        };
+        tokio::join!(reading, writing);
     }
 }

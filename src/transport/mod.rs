@@ -1,29 +1,40 @@
-//! The transport layer: TCP connections and what flows over them.
+//! The transport layer: connections and what flows over them.
 //!
 //! The course's server flow is socket → bind → listen ([`bind`]), then
 //! accept → recv/send → close ([`server`]); the client resolves and connects
-//! ([`connect`](mod@connect)). Between a connection and the terminal sits the [`relay`](mod@relay),
-//! which moves both directions at once through the zero-copy [`pump`] and
-//! closes in four steps. A server offers one of three services per client:
-//! the relay (shared by many clients in keep-open mode, [`fanout`]), [`echo`]
-//! and [`chat`].
+//! ([`connect`](mod@connect)). A connection is any duplex byte [`stream`]
+//! (TCP today; TLS, Unix sockets and proxied streams are other kinds of the
+//! same thing). Its life, from the first byte to the summary, is a
+//! [`session`]: the relay between the stream and our local side ([`io`]:
+//! stdin and stdout, or whatever an embedder passes), which moves both
+//! directions at once, zero-copy through [`pump`] when it can, and closes in
+//! four steps. A server offers one of three services per client: the relay
+//! (shared by many clients in keep-open mode, [`fanout`]), [`echo`] and
+//! [`chat`]; every one of them over a metered stream, so the idle limit and
+//! the byte counts are the same for all ([`activity`]). UDP, datagram by
+//! datagram, is [`udp`].
 
+pub mod activity;
 pub mod bind;
 pub mod chat;
 pub mod connect;
 pub mod echo;
 pub mod events;
 pub mod fanout;
+pub mod io;
 pub mod pump;
-pub mod relay;
+mod relay;
 pub mod server;
-pub mod shutdown;
-pub mod stdio;
+pub mod session;
+pub mod stream;
 pub mod udp;
 
 pub use bind::{bind_datagram, bind_listener};
 pub use connect::{ConnectOptions, connect};
 pub use events::{Event, Events, Summary};
-pub use relay::{Counters, RelayEnd, RelayOptions, SessionEnd, relay, relay_stdio};
+pub use io::{Input, Output};
 pub use server::{Mode, ServeOptions, serve};
-pub use shutdown::{Shutdown, Stop, Trigger};
+pub use session::{
+    Counters, RelayEnd, SessionEnd, SessionOptions, connect_and_relay, relay as relay_session,
+};
+pub use stream::Stream;

@@ -1,295 +1,185 @@
-//! The relay: stdin to the peer and the peer to stdout, both at once, ending
-//! with the four-way close done right.
+//! The relay's two directions: our input to the peer, the peer to our
+//! output, both at once, each ending on its own.
 //!
-//! Each direction is a [`pump`](super::pump) on a thread of its own, so a slow
-//! reader on one side never stalls the other side. The rules, which the README
-//! repeats for users:
-//!
-//! 1. When our input ends we send FIN (`shutdown(SHUT_WR)`), unless the caller
-//!    asked us not to, and keep reading: the peer may still be answering.
-//! 2. When the peer's FIN arrives, stdout is complete; we keep sending the
-//!    rest of our input, because the peer may have half-closed on purpose.
-//! 3. The session is over when both directions are finished (exit 0), when
-//!    nothing moved either way for the idle timeout (exit 0, as `nc -w`), or
-//!    when our stdout is closed by its reader (quietly, as `head` expects).
-//! 4. A reset, or a peer that closes before reading all we send, is an error:
-//!    data did not arrive and the user must hear about it.
+//! How the bytes move depends on the three ends. When the stream is a plain
+//! descriptor and the local side is descriptors too (the CLI's usual case),
+//! each direction is a [`pump`](super::pump) on a thread of its own, with
+//! splice(2) and sendfile(2) moving pages instead of copying them. Otherwise
+//! (TLS, an embedder's in-memory buffers) each direction is a Tokio task that
+//! copies through a buffer and flushes every chunk, so nothing is held back.
+//! Either way the directions report to one channel, and the session (see
+//! `session`) applies the same rules to both.
 
-use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsFd;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
-use super::events::{Event, Events, Summary};
+use rustix::net::Shutdown;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::events::{Event, Events};
+use super::io::{Input, Output};
 use super::pump::{PumpError, pump};
-use super::shutdown::{Shutdown as StopSignal, Stop, stopped};
-use crate::error::{Error, Result};
+use super::session::Counters;
+use super::stream::Stream;
 
-/// Byte counts shared with whoever watches the transfer (progress, summary).
-#[derive(Debug)]
-pub struct Counters {
-    origin: Instant,
-    /// Milliseconds after `origin` when the session started (see `restart`).
-    started_ms: AtomicU64,
-    sent: AtomicU64,
-    received: AtomicU64,
-    /// Milliseconds after `started` when a byte last moved either way.
-    last_activity_ms: AtomicU64,
-}
-
-impl Counters {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Counters {
-            origin: Instant::now(),
-            started_ms: AtomicU64::new(0),
-            sent: AtomicU64::new(0),
-            received: AtomicU64::new(0),
-            last_activity_ms: AtomicU64::new(0),
-        })
-    }
-
-    pub fn sent(&self) -> u64 {
-        self.sent.load(Ordering::Relaxed)
-    }
-
-    pub fn received(&self) -> u64 {
-        self.received.load(Ordering::Relaxed)
-    }
-
-    /// Time since the session started.
-    pub fn elapsed(&self) -> Duration {
-        self.origin.elapsed().saturating_sub(Duration::from_millis(
-            self.started_ms.load(Ordering::Relaxed),
-        ))
-    }
-
-    /// Starts the clock again, for counters created before the connection
-    /// existed (a listener's, created before its client arrives).
-    pub fn restart(&self) {
-        let now = self.now_ms();
-        self.started_ms.store(now, Ordering::Relaxed);
-        self.last_activity_ms.store(now, Ordering::Relaxed);
-    }
-
-    fn now_ms(&self) -> u64 {
-        self.origin.elapsed().as_millis() as u64
-    }
-
-    pub fn summary(&self) -> Summary {
-        Summary {
-            received: self.received(),
-            sent: self.sent(),
-            duration: self.elapsed(),
-        }
-    }
-
-    fn add(&self, counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-        self.last_activity_ms
-            .store(self.now_ms(), Ordering::Relaxed);
-    }
-
-    fn idle_for(&self) -> Duration {
-        Duration::from_millis(
-            self.now_ms()
-                .saturating_sub(self.last_activity_ms.load(Ordering::Relaxed)),
-        )
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct RelayOptions {
-    /// End the session after this long with no byte moving either way.
-    pub idle_timeout: Option<Duration>,
-    /// Send FIN when input ends (rule 1). Off for peers that mistake a
-    /// half-close for a full close.
-    pub send_fin: bool,
-}
-
-impl Default for RelayOptions {
-    fn default() -> Self {
-        RelayOptions {
-            idle_timeout: None,
-            send_fin: true,
-        }
-    }
-}
-
-/// How a session that did not fail came to an end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelayEnd {
-    /// Both directions reached end of file.
-    Finished,
-    /// Nothing moved for the idle timeout.
-    IdleTimeout,
-    /// Our output's reader went away (`| head`); nobody wants the rest.
-    OutputClosed,
-}
-
-enum Finished {
+/// A direction that ended, and how.
+pub(crate) enum Finished {
+    /// Our input to the peer; on success the FIN has been sent (if asked).
     Upstream(Result<u64, PumpError>),
+    /// The peer to our output; on success the peer's FIN has arrived.
     Downstream(Result<u64, PumpError>),
 }
 
-/// Relays `input` to `stream` and `stream` to `output` until the session ends.
-///
-/// If this returns early (idle timeout, closed output, an error) while the
-/// input thread is still blocked reading a terminal, that thread is left
-/// behind: nothing can interrupt a blocking read(2) on stdin, and the process
-/// is about to exit anyway.
-pub fn relay<I, O>(
-    stream: TcpStream,
-    input: I,
-    output: O,
-    options: &RelayOptions,
-    counters: &Arc<Counters>,
-    events: &Events,
-) -> Result<RelayEnd>
-where
-    I: AsFd + Send + 'static,
-    O: AsFd + Send + 'static,
-{
-    let peer = stream
-        .peer_addr()
-        .map_err(|e| Error::io("the connection closed before it could be used", e))?;
-    // Non-blocking, so that a splice from it never sleeps holding the pipe
-    // it writes to (see `pump`).
-    stream
-        .set_nonblocking(true)
-        .map_err(|e| Error::io("configuring the socket", e))?;
-    let upstream = stream
-        .try_clone()
-        .map_err(|e| Error::io("duplicating the socket", e))?;
-    let downstream = stream
-        .try_clone()
-        .map_err(|e| Error::io("duplicating the socket", e))?;
-    let (done_tx, done) = mpsc::channel();
+/// What both directions share.
+pub(crate) struct Context {
+    pub peer: SocketAddr,
+    pub send_fin: bool,
+    pub counters: Arc<Counters>,
+    pub events: Events,
+}
 
-    let up_counters = Arc::clone(counters);
+/// Two directions under way.
+pub(crate) struct Directions {
+    pub done: mpsc::UnboundedReceiver<Finished>,
+    closer: Closer,
+}
+
+enum Closer {
+    /// A duplicate of the socket: shutting it down wakes both threads.
+    Socket(OwnedFd),
+    Tasks([AbortHandle; 2]),
+}
+
+impl Directions {
+    /// Ends the connection at once (an idle timeout, a stop, an error). A
+    /// thread blocked reading a terminal stays blocked: nothing can
+    /// interrupt that read(2), and it sends nothing more once the socket is shut.
+    pub fn close(&self) {
+        match &self.closer {
+            Closer::Socket(fd) => {
+                let _ = rustix::net::shutdown(fd, Shutdown::Both);
+            }
+            Closer::Tasks(tasks) => tasks.iter().for_each(AbortHandle::abort),
+        }
+    }
+}
+
+/// Starts both directions over `stream`.
+pub(crate) fn start<S: Stream>(
+    stream: S,
+    input: Input,
+    output: Output,
+    context: Context,
+) -> std::io::Result<Directions> {
+    let socket = stream.plain_fd().map(|fd| fd.try_clone_to_owned());
+    match (socket, input, output) {
+        (Some(socket), Input::Fd(input), Output::Fd(output)) => {
+            // The stream's own registration with Tokio is not needed: the
+            // threads below own duplicates of its descriptor, and the socket
+            // stays open until the last of them is closed.
+            drop(stream);
+            start_threads(socket?, input, output, context)
+        }
+        (_, input, output) => Ok(start_tasks(stream, input, output, context)),
+    }
+}
+
+fn start_threads(
+    socket: OwnedFd,
+    input: OwnedFd,
+    output: OwnedFd,
+    context: Context,
+) -> std::io::Result<Directions> {
+    // Non-blocking, so that a splice from it never sleeps holding the pipe
+    // it writes to (see `pump`). Tokio set it already; an embedder's socket
+    // may not be.
+    rustix::io::ioctl_fionbio(&socket, true)?;
+    let (upstream, downstream) = (socket.try_clone()?, socket.try_clone()?);
+    let (done_tx, done) = mpsc::unbounded_channel();
+
     let up_done = done_tx.clone();
-    let up_events = events.clone();
-    let send_fin = options.send_fin;
+    let Context {
+        peer,
+        send_fin,
+        counters,
+        events,
+    } = context;
+    let up_counters = Arc::clone(&counters);
     std::thread::spawn(move || {
         let result = pump(input.as_fd(), upstream.as_fd(), &mut |n| {
-            up_counters.add(&up_counters.sent, n)
+            up_counters.add_sent(n)
         });
         if result.is_ok() && send_fin {
             // Our half of the four-way close. If the peer already reset the
             // connection this fails, and the downstream side reports why.
-            if upstream.shutdown(Shutdown::Write).is_ok() {
-                up_events.emit(Event::InputFinished { peer });
+            if rustix::net::shutdown(&upstream, Shutdown::Write).is_ok() {
+                events.emit(Event::InputFinished { peer });
             }
         }
         let _ = up_done.send(Finished::Upstream(result));
     });
-
-    let down_counters = Arc::clone(counters);
     std::thread::spawn(move || {
         let result = pump(downstream.as_fd(), output.as_fd(), &mut |n| {
-            down_counters.add(&down_counters.received, n)
+            counters.add_received(n)
         });
         let _ = done_tx.send(Finished::Downstream(result));
     });
+    Ok(Directions {
+        done,
+        closer: Closer::Socket(socket),
+    })
+}
 
-    let mut input_done = false;
-    let mut peer_done = false;
-    let mut peer_stopped_reading = false;
-    let tick = options.idle_timeout.map_or(Duration::from_secs(3600), |t| {
-        t.min(Duration::from_millis(100))
-    });
-    while !(input_done && peer_done) {
-        let finished = match done.recv_timeout(tick) {
-            Ok(finished) => finished,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Some(limit) = options.idle_timeout
-                    && counters.idle_for() >= limit
-                {
-                    events.emit(Event::IdleTimeout { peer, after: limit });
-                    let _ = stream.shutdown(Shutdown::Both);
-                    return Ok(RelayEnd::IdleTimeout);
-                }
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        match finished {
-            Finished::Upstream(Ok(_)) => input_done = true,
-            Finished::Upstream(Err(PumpError::Read(e))) => {
-                let _ = stream.shutdown(Shutdown::Both);
-                return Err(Error::io("reading standard input", e));
-            }
-            Finished::Upstream(Err(PumpError::Write(_))) => {
-                // The peer is gone while we still had input for it. Keep
-                // reading: what it sent before leaving still belongs on stdout.
-                input_done = true;
-                peer_stopped_reading = true;
-            }
-            Finished::Downstream(Ok(_)) => {
-                peer_done = true;
-                events.emit(Event::PeerFinished { peer });
-            }
-            Finished::Downstream(Err(PumpError::Read(e))) => {
-                let _ = stream.shutdown(Shutdown::Both);
-                return Err(match e.kind() {
-                    std::io::ErrorKind::ConnectionReset => Error::Reset { peer },
-                    _ => Error::io(format!("receiving from {peer}"), e),
-                });
-            }
-            Finished::Downstream(Err(PumpError::Write(e))) => {
-                let _ = stream.shutdown(Shutdown::Both);
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    return Ok(RelayEnd::OutputClosed);
-                }
-                return Err(Error::io("writing standard output", e));
-            }
+fn start_tasks<S: Stream>(stream: S, input: Input, output: Output, context: Context) -> Directions {
+    let (mut from_peer, mut to_peer) = tokio::io::split(stream);
+    let (done_tx, done) = mpsc::unbounded_channel();
+    let up_done = done_tx.clone();
+    let Context {
+        peer,
+        send_fin,
+        counters,
+        events,
+    } = context;
+    let up_counters = Arc::clone(&counters);
+    let upstream = tokio::spawn(async move {
+        let mut input = input.into_reader();
+        let result = copy(&mut input, &mut to_peer, |n| up_counters.add_sent(n)).await;
+        if result.is_ok() && send_fin && to_peer.shutdown().await.is_ok() {
+            events.emit(Event::InputFinished { peer });
         }
-    }
-    if peer_stopped_reading {
-        return Err(Error::PeerStoppedReading { peer });
-    }
-    Ok(RelayEnd::Finished)
-}
-
-/// How a session or a server that did not fail came to an end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionEnd {
-    /// The one-connection relay finished this way.
-    Relay(RelayEnd),
-    /// The one client of a non-keep-open echo or chat server left.
-    Served,
-    /// Stopped by a signal or a closed stdout.
-    Stopped(Stop),
-}
-
-/// Relays the process's stdin and stdout over `stream` until the relay ends
-/// or `shutdown` fires. Shared by `listen` and `connect`.
-pub async fn relay_stdio(
-    stream: tokio::net::TcpStream,
-    options: &RelayOptions,
-    counters: &Arc<Counters>,
-    events: &Events,
-    shutdown: &mut StopSignal,
-) -> Result<SessionEnd> {
-    let stream = stream
-        .into_std()
-        .map_err(|e| Error::io("preparing the connection", e))?;
-    let (options, counters, relay_events) = (options.clone(), Arc::clone(counters), events.clone());
-    let relayed = tokio::task::spawn_blocking(move || {
-        relay(
-            stream,
-            std::io::stdin(),
-            std::io::stdout(),
-            &options,
-            &counters,
-            &relay_events,
-        )
+        let _ = up_done.send(Finished::Upstream(result));
     });
-    tokio::select! {
-        ended = relayed => ended
-            .map_err(|e| Error::io("relay", std::io::Error::other(e)))?
-            .map(SessionEnd::Relay),
-        stop = shutdown.wait() => Ok(stopped(stop, events)),
+    let downstream = tokio::spawn(async move {
+        let mut output = output.into_writer();
+        let result = copy(&mut from_peer, &mut output, |n| counters.add_received(n)).await;
+        let _ = done_tx.send(Finished::Downstream(result));
+    });
+    Directions {
+        done,
+        closer: Closer::Tasks([upstream.abort_handle(), downstream.abort_handle()]),
+    }
+}
+
+/// Copies until `src` ends, flushing each chunk: a byte read is a byte
+/// delivered, not one waiting in a buffer for company.
+async fn copy<R, W>(src: &mut R, dst: &mut W, moved: impl Fn(u64)) -> Result<u64, PumpError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        let n = src.read(&mut buf).await.map_err(PumpError::Read)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        dst.write_all(&buf[..n]).await.map_err(PumpError::Write)?;
+        dst.flush().await.map_err(PumpError::Write)?;
+        total += n as u64;
+        moved(n as u64);
     }
 }

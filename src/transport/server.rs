@@ -6,6 +6,7 @@
 //! as Tokio tasks: one task per client costs a few hundred bytes, which is how
 //! one process holds 10,000 connections.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,15 +14,18 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
+use super::activity::{Activity, Metered};
 use super::chat::Room;
-use super::echo;
-use super::events::{Event, Events};
+use super::echo::echo;
+use super::events::{Event, Events, Summary};
 use super::fanout::Fanout;
-use super::relay::{Counters, RelayOptions, SessionEnd, relay_stdio};
-use super::shutdown::{Shutdown, Trigger, stopped};
-use super::stdio::{Output, read_chunks};
+use super::io::{Input, Output, OutputQueue, read_chunks};
+use super::session::{Counters, SessionEnd, SessionOptions, relay, stopped};
+use super::stream::{Stream, set_keepalive};
 use crate::error::{Error, Result};
+use crate::shutdown::{StopSignal, StopTrigger};
 
 /// What each client gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,32 +46,37 @@ pub struct ServeOptions {
     pub keep_open: bool,
     /// Most clients served at once; one more is accepted and closed at once.
     pub max_conns: Option<usize>,
-    /// For the one-client relay.
-    pub relay: RelayOptions,
+    /// Each client's session: idle limit (every mode), FIN on input's end.
+    pub session: SessionOptions,
+    /// Turn on TCP keepalive, first probe after this long idle.
+    pub keepalive: Option<Duration>,
 }
 
-/// Serves clients of `listener` until done or until `shutdown` fires.
-/// `counters` follows the one-client relay, for progress and the summary.
+/// Serves clients of `listener` until done or until `trigger` fires. Our
+/// side of the relay is `input` and `output` (the CLI passes stdin and
+/// stdout); chat writes its transcript to `output`. `counters` follows the
+/// one-client relay, for progress and the summary.
 pub async fn serve(
     listener: TcpListener,
     options: &ServeOptions,
+    input: Input,
+    output: Output,
     counters: Arc<Counters>,
     events: Events,
-    trigger: Trigger,
+    trigger: StopTrigger,
 ) -> Result<SessionEnd> {
-    let mut shutdown = trigger.subscribe();
+    let mut stop = trigger.subscribe();
     if options.mode == Mode::Relay && !options.keep_open {
-        return serve_one_relay(listener, options, counters, events, shutdown).await;
+        let local = (input, output);
+        return serve_one_relay(listener, options, local, counters, events, stop).await;
     }
-    let output = Output::start(std::io::stdout(), trigger.clone());
+    let output = OutputQueue::start(output, trigger.clone());
     let service = match options.mode {
         Mode::Echo => Service::Echo,
         Mode::Chat => Service::Chat(Room::new(Some(output.clone()), events.clone())),
-        Mode::Relay => {
-            Service::Fanout(Fanout::start(read_chunks(std::io::stdin()), output.clone()))
-        }
+        Mode::Relay => Service::Fanout(Fanout::start(read_chunks(input), output.clone())),
     };
-    let ended = accept_loop(listener, options, service, &events, &mut shutdown).await;
+    let ended = accept_loop(listener, options, service, &events, &mut stop).await;
     // What clients sent before the stop is on its way to stdout: let it land.
     output.flush(Duration::from_secs(2)).await;
     Ok(ended)
@@ -78,7 +87,7 @@ async fn accept_loop(
     options: &ServeOptions,
     service: Service,
     events: &Events,
-    shutdown: &mut Shutdown,
+    shutdown: &mut StopSignal,
 ) -> SessionEnd {
     let limit = options.max_conns.map(|n| Arc::new(Semaphore::new(n)));
     let active = Arc::new(AtomicUsize::new(0));
@@ -131,10 +140,12 @@ async fn accept_loop(
             peer,
             active: now_active,
         });
+        prepare(&stream, options, service.small_messages());
         let (service, active, client_events) =
             (service.clone(), Arc::clone(&active), events.clone());
+        let idle = options.session.idle_timeout;
         clients.spawn(async move {
-            service.serve(stream, peer, client_events).await;
+            service.serve(stream, peer, client_events, idle).await;
             active.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
@@ -158,22 +169,44 @@ fn is_per_connection(e: &std::io::Error) -> bool {
     )
 }
 
+/// Socket options for an accepted client; failures only cost latency or
+/// the early detection of a dead peer, so they are not errors.
+fn prepare(stream: &TcpStream, options: &ServeOptions, small_messages: bool) {
+    // Echo and chat trade in small messages where Nagle's delay only hurts.
+    let _ = stream.set_nodelay(small_messages);
+    if let Some(after) = options.keepalive {
+        let _ = set_keepalive(stream, after);
+    }
+}
+
 async fn serve_one_relay(
     listener: TcpListener,
     options: &ServeOptions,
+    (input, output): (Input, Output),
     counters: Arc<Counters>,
     events: Events,
-    mut shutdown: Shutdown,
+    mut stop: StopSignal,
 ) -> Result<SessionEnd> {
     events.emit(Event::AwaitingClient);
     let (stream, peer) = tokio::select! {
         accepted = listener.accept() => accepted.map_err(|e| Error::io("accepting a client", e))?,
-        stop = shutdown.wait() => return Ok(stopped(stop, &events)),
+        why = stop.wait() => return Ok(stopped(why, &events)),
     };
     drop(listener);
     counters.restart();
     events.emit(Event::Accepted { peer, active: 1 });
-    let result = relay_stdio(stream, &options.relay, &counters, &events, &mut shutdown).await;
+    prepare(&stream, options, false);
+    let result = relay(
+        stream,
+        peer,
+        input,
+        output,
+        &options.session,
+        &counters,
+        &events,
+        &mut stop,
+    )
+    .await;
     events.emit(Event::Closed {
         peer,
         summary: counters.summary(),
@@ -190,13 +223,42 @@ enum Service {
 }
 
 impl Service {
-    async fn serve(self, stream: TcpStream, peer: std::net::SocketAddr, events: Events) {
-        // Echo and chat trade in small messages where Nagle's delay only hurts.
-        let _ = stream.set_nodelay(!matches!(self, Service::Fanout(_)));
-        match self {
-            Service::Echo => echo::serve_client(stream, peer, events).await,
-            Service::Chat(room) => room.serve_client(stream, peer).await,
-            Service::Fanout(fanout) => fanout.serve_client(stream, peer, events).await,
+    fn small_messages(&self) -> bool {
+        !matches!(self, Service::Fanout(_))
+    }
+
+    /// Serves one client until it leaves or is idle for `idle`, then reports
+    /// what moved. The stream is metered, so every mode gets the same idle
+    /// limit and the same summary without counting on its own.
+    async fn serve<S: Stream>(
+        self,
+        stream: S,
+        peer: SocketAddr,
+        events: Events,
+        idle: Option<Duration>,
+    ) {
+        let started = Instant::now();
+        let activity = Activity::new();
+        let stream = Metered::new(stream, activity.clone());
+        let work = async {
+            match self {
+                Service::Echo => drop(echo(stream).await),
+                Service::Chat(room) => room.serve_client(stream, peer).await,
+                Service::Fanout(fanout) => fanout.serve_client(stream).await,
+            }
+        };
+        tokio::select! {
+            _ = work => {}
+            _ = activity.expired(idle) => {
+                let after = idle.unwrap_or_default();
+                events.emit(Event::IdleTimeout { peer, after });
+            }
         }
+        let summary = Summary {
+            received: activity.received_total(),
+            sent: activity.sent_total(),
+            duration: started.elapsed(),
+        };
+        events.emit(Event::Closed { peer, summary });
     }
 }

@@ -137,7 +137,7 @@ fn connect_delivers_at_once(sink: Sink) {
         .unwrap();
     let stdin = held_stdin(&mut child);
     let reader = watch(&mut child, file, terminal);
-    let (peer, _) = server.accept().unwrap();
+    let (peer, _) = accept_within(&server, 10);
     let alone = talk(peer, &reader);
     drop(stdin);
     assert!(wait_child(&mut child, 10).success());
@@ -230,7 +230,7 @@ fn connect_with_stdout_closed_sends_its_input_and_discards_the_reply() {
     let mut connect = with_closed(">&-");
     connect.args(["connect", "127.0.0.1", &port]);
     let client = std::thread::spawn(move || run_with_input(&mut connect, b"hello", 20));
-    let (mut peer, _) = server.accept().unwrap();
+    let (mut peer, _) = accept_within(&server, 10);
     assert_eq!(read_all(&mut peer), b"hello");
     peer.write_all(b"reply\n").unwrap();
     peer.shutdown(Shutdown::Write).unwrap();
@@ -248,7 +248,7 @@ fn connect_with_stdin_closed_sends_fin_at_once_and_prints_the_reply() {
     let mut connect = with_closed("<&-");
     connect.args(["connect", "127.0.0.1", &port]);
     let client = std::thread::spawn(move || run(&mut connect, 20));
-    let (mut peer, _) = server.accept().unwrap();
+    let (mut peer, _) = accept_within(&server, 10);
     assert_eq!(read_all(&mut peer), b"", "closed stdin must read as empty");
     peer.write_all(b"reply\n").unwrap();
     drop(peer);

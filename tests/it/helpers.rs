@@ -173,6 +173,26 @@ pub fn wait_child(child: &mut Child, secs: u64) -> ExitStatus {
     }
 }
 
+/// Accepts one client within `secs`, or fails the test (a plain accept
+/// would hang the test run if the client never came).
+pub fn accept_within(server: &TcpListener, secs: u64) -> (std::net::TcpStream, SocketAddr) {
+    server.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match server.accept() {
+            Ok((stream, from)) => {
+                stream.set_nonblocking(false).unwrap();
+                return (stream, from);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "no client within {secs}s");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
 /// Runs a command to completion within `secs`, returning status, stdout, stderr.
 /// Its stdin is whatever the command was given (the parent's by default).
 pub fn run(cmd: &mut Command, secs: u64) -> (ExitStatus, Vec<u8>, String) {

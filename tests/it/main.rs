@@ -8,6 +8,7 @@ mod chat;
 mod delivery;
 mod echo;
 mod errors;
+mod idle;
 mod interop;
 mod keep_open;
 mod lookups;

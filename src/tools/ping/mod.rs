@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::time::sleep_until;
 
-use crate::transport::Shutdown;
+use crate::shutdown::StopSignal;
 
 pub use icmp::{IcmpProber, SocketKind};
 pub use stats::PingSummary;
@@ -107,7 +107,7 @@ pub async fn ping<P: Prober>(
     prober: &mut P,
     options: &PingOptions,
     mut report: impl FnMut(&ProbeReport),
-    mut shutdown: Shutdown,
+    mut shutdown: StopSignal,
 ) -> PingSummary {
     let started = Instant::now();
     let mut summary = PingSummary::default();
@@ -274,7 +274,7 @@ pub(super) mod tests {
             deadline: None,
         };
         let mut reports = Vec::new();
-        let trigger = crate::transport::Trigger::new();
+        let trigger = crate::shutdown::StopTrigger::new();
         let summary = ping(
             &mut prober,
             &options,

@@ -15,11 +15,11 @@ use tokio::time::Instant;
 use super::{MAX_DATAGRAM, STDIN_DATAGRAM, explain};
 use crate::addr::Family;
 use crate::error::{Error, Result};
+use crate::shutdown::StopTrigger;
 use crate::transport::connect::resolve_and_tell;
 use crate::transport::events::{Event, Events};
-use crate::transport::relay::{RelayEnd, SessionEnd};
-use crate::transport::shutdown::{Trigger, stopped};
-use crate::transport::stdio::{Output, read_datagrams};
+use crate::transport::io::{Input, Output, OutputQueue, read_datagrams};
+use crate::transport::session::{RelayEnd, SessionEnd, stopped};
 
 /// How long to wait for replies after stdin ends, unless `-w` says otherwise.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(2);
@@ -33,14 +33,16 @@ pub struct UdpClientOptions {
     pub linger: Duration,
 }
 
-/// Sends stdin to `host` port `port` and prints the replies, until stdin has
-/// ended and no reply came for `linger`, or `trigger` fires.
+/// Sends `input` to `host` port `port`, one datagram per line, and writes
+/// the replies to `output`, until the input has ended and no reply came for
+/// `linger`, or `trigger` fires.
 pub async fn run(
     host: &str,
     port: u16,
     options: &UdpClientOptions,
+    (input, output): (Input, Output),
     events: &Events,
-    trigger: &Trigger,
+    trigger: &StopTrigger,
 ) -> Result<SessionEnd> {
     let mut shutdown = trigger.subscribe();
     let addrs = resolve_and_tell(host, port, options.family, events).await?;
@@ -64,8 +66,8 @@ pub async fn run(
     let local = socket.local_addr().unwrap_or(any);
     events.emit(Event::DatagramPeer { local, peer });
 
-    let output = Output::start(std::io::stdout(), trigger.clone());
-    let mut input = read_datagrams(std::io::stdin(), STDIN_DATAGRAM);
+    let output = OutputQueue::start(output, trigger.clone());
+    let mut input = read_datagrams(input, STDIN_DATAGRAM);
     let mut input_open = true;
     // Set once stdin ends; pushed back by every reply.
     let mut quiet_until: Option<Instant> = None;

@@ -17,11 +17,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::{MAX_DATAGRAM, STDIN_DATAGRAM, caused_by_a_peer};
 use crate::error::{Error, Result};
+use crate::shutdown::{StopSignal, StopTrigger};
 use crate::sys::mmsg::Batch;
 use crate::transport::events::{Event, Events};
-use crate::transport::relay::SessionEnd;
-use crate::transport::shutdown::{Shutdown, Trigger, stopped};
-use crate::transport::stdio::{Output, read_datagrams};
+use crate::transport::io::{Input, Output, OutputQueue, read_datagrams};
+use crate::transport::session::{SessionEnd, stopped};
 
 /// How often the blocking echo loop looks up from `recvmmsg` for a stop.
 const STOP_CHECK: Duration = Duration::from_millis(100);
@@ -29,23 +29,26 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 const BATCH: usize = 32;
 
 /// Serves datagrams on `socket` until `trigger` fires (a signal, or our
-/// stdout closing).
+/// output closing). In relay mode each datagram goes to `output` and `input`
+/// is cut into datagrams for the last peer; echo mode uses neither.
 pub async fn serve(
     socket: UdpSocket,
     echo: bool,
+    input: Input,
+    output: Output,
     events: Events,
-    trigger: Trigger,
+    trigger: StopTrigger,
 ) -> Result<SessionEnd> {
     let mut shutdown = trigger.subscribe();
     if echo {
         return echo_datagrams(socket, &events, &mut shutdown).await;
     }
     let socket = Arc::new(socket);
-    let output = Output::start(std::io::stdout(), trigger.clone());
+    let output = OutputQueue::start(output, trigger.clone());
     let (last_peer, heard) = watch::channel(None);
     let replies = tokio::spawn(reply_from_stdin(
         Arc::clone(&socket),
-        read_datagrams(std::io::stdin(), STDIN_DATAGRAM),
+        read_datagrams(input, STDIN_DATAGRAM),
         heard,
         events.clone(),
     ));
@@ -82,7 +85,7 @@ pub async fn serve(
 async fn echo_datagrams(
     socket: UdpSocket,
     events: &Events,
-    shutdown: &mut Shutdown,
+    shutdown: &mut StopSignal,
 ) -> Result<SessionEnd> {
     let socket = socket
         .into_std()

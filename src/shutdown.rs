@@ -1,38 +1,39 @@
-//! One stop signal that every task listens to.
+//! One stop signal that every task of a tool listens to.
 //!
-//! Servers run until something tells them to stop: SIGINT or SIGTERM from the
-//! user, or the disappearance of the stdout they write to. Each task selects
-//! on a [`Shutdown`] handle, so stopping is a single, orderly event instead of
-//! a process exit in the middle of a write.
+//! Servers, relays and probe loops run until something tells them to stop:
+//! SIGINT or SIGTERM from the user, or the disappearance of the output they
+//! write to. Each task selects on a [`StopSignal`], so stopping is a single,
+//! orderly event instead of a process exit in the middle of a write. It lives
+//! at the crate's root, as in mini-redis, because every layer that loops
+//! (transport, ping, scan) obeys it and none of them owns it.
 
 use tokio::sync::watch;
 
-use super::events::{Event, Events};
-use super::relay::SessionEnd;
-
-/// Why the server is stopping.
+/// Why the tool is stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub enum StopReason {
     Signal(&'static str),
-    /// Our stdout's reader went away; there is no one left to serve.
+    /// The program embedding the library asked for the stop.
+    Requested,
+    /// Our output's reader went away; there is no one left to serve.
     OutputClosed,
 }
 
 /// Fires the stop; held by whoever may decide it.
 #[derive(Debug, Clone)]
-pub struct Trigger(watch::Sender<Option<Stop>>);
+pub struct StopTrigger(watch::Sender<Option<StopReason>>);
 
 /// Waits for the stop; cheap to clone into every task.
 #[derive(Debug, Clone)]
-pub struct Shutdown(watch::Receiver<Option<Stop>>);
+pub struct StopSignal(watch::Receiver<Option<StopReason>>);
 
-impl Trigger {
-    pub fn new() -> Trigger {
-        Trigger(watch::channel(None).0)
+impl StopTrigger {
+    pub fn new() -> StopTrigger {
+        StopTrigger(watch::channel(None).0)
     }
 
     /// The first reason wins; later ones are ignored.
-    pub fn fire(&self, why: Stop) {
+    pub fn fire(&self, why: StopReason) {
         self.0.send_if_modified(|current| {
             if current.is_none() {
                 *current = Some(why);
@@ -41,6 +42,11 @@ impl Trigger {
                 false
             }
         });
+    }
+
+    /// A new handle that waits for this trigger.
+    pub fn subscribe(&self) -> StopSignal {
+        StopSignal(self.0.subscribe())
     }
 
     /// Fires on the first SIGINT or SIGTERM. Must be called inside a Tokio runtime.
@@ -54,15 +60,21 @@ impl Trigger {
                 _ = interrupt.recv() => "SIGINT",
                 _ = terminate.recv() => "SIGTERM",
             };
-            trigger.fire(Stop::Signal(name));
+            trigger.fire(StopReason::Signal(name));
         });
         Ok(())
     }
 }
 
-impl Shutdown {
+impl Default for StopTrigger {
+    fn default() -> Self {
+        StopTrigger::new()
+    }
+}
+
+impl StopSignal {
     /// Resolves once the stop has fired, with its reason.
-    pub async fn wait(&mut self) -> Stop {
+    pub async fn wait(&mut self) -> StopReason {
         loop {
             if let Some(why) = *self.0.borrow_and_update() {
                 return why;
@@ -74,28 +86,8 @@ impl Shutdown {
         }
     }
 
-    pub fn stopped(&self) -> Option<Stop> {
+    /// The reason, if the stop has fired.
+    pub fn stopped(&self) -> Option<StopReason> {
         *self.0.borrow()
     }
-}
-
-impl Default for Trigger {
-    fn default() -> Self {
-        Trigger::new()
-    }
-}
-
-impl Trigger {
-    /// A new handle that waits for this trigger.
-    pub fn subscribe(&self) -> Shutdown {
-        Shutdown(self.0.subscribe())
-    }
-}
-
-/// The end of a session cut short by `stop`, narrated when it was a signal.
-pub(crate) fn stopped(stop: Stop, events: &Events) -> SessionEnd {
-    if let Stop::Signal(signal) = stop {
-        events.emit(Event::Stopping { signal });
-    }
-    SessionEnd::Stopped(stop)
 }
