@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Echo servers under many concurrent connections, in one run:
 #   sockit listen -k --echo                        at CONNS (10,000) and PEER_CONNS
+#   Tokio's echo example (examples/tokio_echo.rs)  at CONNS: the reference
 #   socat TCP-LISTEN:...,fork EXEC:/bin/cat        at PEER_CONNS
 #   ncat -k --max-conns N --exec /bin/cat          at PEER_CONNS
 # The peers fork one or two processes per client, so they run at PEER_CONNS
@@ -17,9 +18,10 @@ cd "$(dirname "$0")/.."
 CONNS=${CONNS:-10000}
 PEER_CONNS=${PEER_CONNS:-1000}
 SECS=${SECS:-5}
-cargo build --release --quiet --bin sockit --example loadgen
+cargo build --release --quiet --bin sockit --example loadgen --example tokio_echo
 SOCKIT=$PWD/target/release/sockit
 LOADGEN=$PWD/target/release/examples/loadgen
+TOKIO_ECHO=$PWD/target/release/examples/tokio_echo
 ulimit -n "$(ulimit -Hn)"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
@@ -45,6 +47,7 @@ run() { # label conns server-command-with-PORT
 
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F); $SECS s of ping-pong, 64-byte messages"
 run "sockit -k --echo" "$CONNS" "$SOCKIT listen -k --echo 127.0.0.1 PORT"
+run "tokio echo example" "$CONNS" "$TOKIO_ECHO 127.0.0.1:PORT"
 run "sockit -k --echo" "$PEER_CONNS" "$SOCKIT listen -k --echo 127.0.0.1 PORT"
 run "socat fork EXEC:cat" "$PEER_CONNS" "socat TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr,fork,backlog=4096 EXEC:/bin/cat"
 run "ncat -k --exec /bin/cat" "$PEER_CONNS" "ncat -k --max-conns $PEER_CONNS -l 127.0.0.1 PORT --exec /bin/cat"

@@ -93,10 +93,9 @@ fn start_threads(
     output: OwnedFd,
     context: Context,
 ) -> std::io::Result<Directions> {
-    // Non-blocking, so that a splice from it never sleeps holding the pipe
-    // it writes to (see `pump`). Tokio set it already; an embedder's socket
-    // may not be.
-    rustix::io::ioctl_fionbio(&socket, true)?;
+    // Blocking: the pumps wait in the kernel, which is fastest (see `pump`
+    // for the one call that must not). Tokio had made it non-blocking.
+    rustix::io::ioctl_fionbio(&socket, false)?;
     let (upstream, downstream) = (socket.try_clone()?, socket.try_clone()?);
     let (done_tx, done) = mpsc::unbounded_channel();
 
