@@ -22,8 +22,10 @@
 //!   (capture, decode, narrate, save).
 //! - [`wire`]: packets as bytes, one module per protocol read through
 //!   length-checked views; whole frames peeled layer by layer; the TCP
-//!   narrator; the capture filter (also compiled to BPF); pcap files and
-//!   live capture.
+//!   narrator; the capture filter (also compiled to BPF); pcap files. Pure
+//!   bytes, no I/O and no `unsafe`.
+//! - [`capture`]: live capture, the socket side of `sniff`: a packet socket
+//!   with the filter attached in the kernel.
 //! - [`output`]: how values become text: the `-v` narration of the server
 //!   flow, the progress display, and the lookup commands' text and JSON
 //!   printers. The rest of the library never prints.
@@ -38,6 +40,7 @@
 #![deny(unsafe_code)]
 
 pub mod addr;
+pub mod capture;
 pub mod error;
 pub mod output;
 pub mod shutdown;

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use sockit::addr::{self, Family, PortUse, parse_port};
+use sockit::capture::LiveCapture;
 use sockit::output;
 use sockit::output::sniff::SniffStyle;
 use sockit::tools::sniff::{self, SniffOptions, Source};
-use sockit::wire::capture::LiveCapture;
 use sockit::wire::filter::Filter;
 use sockit::wire::pcap::{PcapReader, PcapWriter};
 use sockit::{Error, Result};

@@ -1,32 +1,16 @@
-//! Linux packet sockets (AF_PACKET): every frame an interface sends or
-//! receives, link header included, with a BPF program deciding in the kernel
-//! which ones are copied to us.
-//!
-//! The socket is opened for no protocol, given its filter, and only then
-//! bound to ETH_P_ALL (libpcap's order): frames arriving between `socket`
-//! and the filter would otherwise be queued unfiltered.
+//! Linux packet sockets (AF_PACKET), the two calls no safe crate wraps:
+//! binding to an interface for every protocol, and the kernel's counts.
+//! The capture itself is `crate::capture`.
 
 #![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::time::Duration;
 
-use socket2::{Domain, Socket, Type};
-
-use crate::wire::bpf::Instruction;
-
-/// How much the kernel may queue for us before it drops frames.
-const RECEIVE_BUFFER: usize = 8 << 20;
-
-/// Opens a packet socket on interface `ifindex` (0: every interface) with
-/// `program` as its filter and `timeout` on each receive, so the caller can
-/// check for a stop.
-pub fn open(ifindex: u32, program: &[Instruction], timeout: Duration) -> io::Result<OwnedFd> {
-    let socket = Socket::new(Domain::PACKET, Type::RAW, None)?;
-    attach_filter(&socket, program)?;
-    let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
-    socket.set_read_timeout(Some(timeout))?;
+/// Binds a packet socket to interface `ifindex` (0: every interface) for
+/// frames of every protocol (ETH_P_ALL). Neither socket2 nor nix builds a
+/// `sockaddr_ll` from its parts, hence this.
+pub fn bind_every_protocol(socket: &impl AsRawFd, ifindex: u32) -> io::Result<()> {
     // SAFETY: an all-zero sockaddr_ll is valid; the fields that matter are set.
     let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     address.sll_family = libc::AF_PACKET as u16;
@@ -41,37 +25,6 @@ pub fn open(ifindex: u32, program: &[Instruction], timeout: Duration) -> io::Res
         )
     };
     if bound != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(socket.into())
-}
-
-fn attach_filter(socket: &Socket, program: &[Instruction]) -> io::Result<()> {
-    let mut filters: Vec<libc::sock_filter> = program
-        .iter()
-        .map(|i| libc::sock_filter {
-            code: i.code,
-            jt: i.jt,
-            jf: i.jf,
-            k: i.k,
-        })
-        .collect();
-    let fprog = libc::sock_fprog {
-        len: filters.len() as u16,
-        filter: filters.as_mut_ptr(),
-    };
-    // SAFETY: `fprog` points at `filters`, both alive for the call; the
-    // kernel copies and validates the program.
-    let set = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&raw const fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if set != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())

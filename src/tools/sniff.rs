@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io;
 use std::time::Duration;
 
-use crate::wire::capture::{KernelCounts, LiveCapture};
+use crate::capture::{KernelCounts, LiveCapture};
 use crate::wire::conversation::{ConnectionSummary, Conversations, Step};
 use crate::wire::filter::Filter;
 use crate::wire::packet::{LinkType, Packet, decode};

@@ -5,12 +5,14 @@
 //! a `None` and never a panic (smoltcp's split between wire views and
 //! representations). [`packet`] peels a whole frame with them, layer by
 //! layer; [`conversation`] follows TCP connections through their handshake
-//! and close; [`pcap`] reads and writes capture files and [`capture`] takes
-//! frames off a live interface.
+//! and close; [`pcap`] reads and writes capture files; [`bpf`] compiles a
+//! filter into the kernel's program. Nothing here touches a socket (live
+//! capture is `crate::capture`): bytes in, values out, and no `unsafe`.
+
+#![forbid(unsafe_code)]
 
 pub mod arp;
 pub mod bpf;
-pub mod capture;
 pub mod checksum;
 pub mod conversation;
 pub mod ethernet;

@@ -14,14 +14,17 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use nix::sys::socket::{ControlMessageOwned, LinkAddr, MsgFlags, recvmsg, setsockopt, sockopt};
+use socket2::{Domain, SockFilter, Socket, Type};
 
-use super::bpf::filter_program;
-use super::filter::Filter;
-use super::pcap::RecordHeader;
 use crate::error::{Error, Result};
+use crate::wire::bpf::{Instruction, filter_program};
+use crate::wire::filter::Filter;
+use crate::wire::pcap::RecordHeader;
 
 /// How often a blocked receive returns so the caller can check for a stop.
 const POLL: Duration = Duration::from_millis(100);
+/// How much the kernel may queue for us before it drops frames.
+const RECEIVE_BUFFER: usize = 8 << 20;
 /// Larger than any frame, GSO super-frames on loopback included (64 KiB+).
 const BUFFER: usize = 256 * 1024;
 const PACKET_OUTGOING: u8 = 4;
@@ -76,11 +79,10 @@ impl LiveCapture {
                         .into(),
                 })?,
         };
-        let socket = crate::sys::packet_socket::open(ifindex, &filter_program(filter), POLL)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::EPERM | libc::EACCES) => Error::CapturePermission,
-                _ => Error::io("opening a packet socket", e),
-            })?;
+        let socket = open_socket(ifindex, &filter_program(filter)).map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => Error::CapturePermission,
+            _ => Error::io("opening a packet socket", e),
+        })?;
         let _ = setsockopt(&socket, sockopt::ReceiveTimestampns, &true);
         Ok(LiveCapture {
             socket,
@@ -168,4 +170,22 @@ impl LiveCapture {
             .ok()
             .map(|(passed, dropped)| KernelCounts { passed, dropped })
     }
+}
+
+/// A packet socket on interface `ifindex` (0: every interface) with
+/// `program` as its filter. The socket is opened for no protocol, given its
+/// filter, and only then bound to every protocol (libpcap's order): frames
+/// arriving between `socket` and the filter would otherwise be queued
+/// unfiltered. Receives time out after [`POLL`], so the loop can check for a stop.
+fn open_socket(ifindex: u32, program: &[Instruction]) -> io::Result<OwnedFd> {
+    let socket = Socket::new(Domain::PACKET, Type::RAW, None)?;
+    let program: Vec<SockFilter> = program
+        .iter()
+        .map(|i| SockFilter::new(i.code, i.jt, i.jf, i.k))
+        .collect();
+    socket.attach_filter(&program)?;
+    let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+    socket.set_read_timeout(Some(POLL))?;
+    crate::sys::packet_socket::bind_every_protocol(&socket, ifindex)?;
+    Ok(socket.into())
 }
