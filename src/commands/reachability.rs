@@ -1,11 +1,12 @@
 //! ping and scan: is the host there, and what listens on it.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use sockit::addr::{self, Family, PortUse, Services, parse_port};
 use sockit::output;
 use sockit::output::ping::{PingPrinter, PingTarget, emit};
-use sockit::shutdown::StopReason;
+use sockit::shutdown::{StopReason, StopTrigger};
 use sockit::tools::ping::{self, IcmpProber, PingOptions, ProbeReport, SocketKind, TcpProber};
 use sockit::tools::scan::{self, ScanOptions};
 use sockit::wire::icmp::Version;
@@ -43,22 +44,20 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         payload_len: args.size,
         numeric: args.numeric || args.host.parse::<IpAddr>().is_ok(),
     };
-    let mut printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
+    let numeric = target.numeric;
+    let printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
     let runtime = runtime()?;
     if let Some(header) = printer.header() {
         emit(&header);
     }
-    let summary = runtime.block_on(async {
+    let (summary, printer) = runtime.block_on(async {
         let trigger = signal_trigger()?;
         let shutdown = trigger.subscribe();
+        let (reports, printing) = print_probes(printer, numeric, trigger.clone());
         let report = |probe: &ProbeReport| {
-            if let Some(line) = printer.probe(probe)
-                && !emit(&line)
-            {
-                trigger.fire(StopReason::OutputClosed);
-            }
+            let _ = reports.send(probe.clone());
         };
-        Ok::<_, Error>(match tcp_port {
+        let summary = match tcp_port {
             Some(port) => {
                 let mut prober = TcpProber::new(SocketAddr::new(address, port), timeout);
                 ping::ping(&mut prober, &options, report, shutdown).await
@@ -70,11 +69,50 @@ pub fn ping(args: PingArgs) -> Result<i32> {
                 }
                 ping::ping(&mut prober, &options, report, shutdown).await
             }
-        })
+        };
+        drop(reports);
+        let printer = printing
+            .await
+            .map_err(|e| Error::io("printing", std::io::Error::other(e)))?;
+        Ok::<_, Error>((summary, printer))
     })?;
     print!("{}", printer.summary(&summary));
     finish(runtime, None);
     Ok(summary.exit_code())
+}
+
+/// Prints each probe's line on a thread of its own, looking reply sources'
+/// names up there (once per source, as iputils) so that a slow resolver
+/// never stalls the probe loop's timer. The queue grows only while a lookup
+/// is under way, by one report per probe sent meanwhile.
+fn print_probes(
+    printer: PingPrinter,
+    numeric: bool,
+    trigger: StopTrigger,
+) -> (
+    tokio::sync::mpsc::UnboundedSender<ProbeReport>,
+    tokio::task::JoinHandle<PingPrinter>,
+) {
+    let (reports, mut queue) = tokio::sync::mpsc::unbounded_channel::<ProbeReport>();
+    let printing = tokio::task::spawn_blocking(move || {
+        let mut names: HashMap<IpAddr, Option<String>> = HashMap::new();
+        while let Some(report) = queue.blocking_recv() {
+            let name = match report.source() {
+                Some(from) if !numeric => names
+                    .entry(from)
+                    .or_insert_with(|| addr::reverse(&from.to_string()).ok().map(|e| e.hostname))
+                    .as_deref(),
+                _ => None,
+            };
+            if let Some(line) = printer.probe(&report, name)
+                && !emit(&line)
+            {
+                trigger.fire(StopReason::OutputClosed);
+            }
+        }
+        printer
+    });
+    (reports, printing)
 }
 
 fn describe_socket(kind: SocketKind) -> &'static str {

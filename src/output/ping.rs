@@ -1,7 +1,6 @@
 //! ping's output: iputils' lines (so eyes and scripts used to ping read it
 //! unchanged) or one JSON object per probe and one for the summary.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -21,7 +20,8 @@ pub struct PingTarget {
     pub payload_len: usize,
     /// Show reply sources as addresses only. Otherwise, as iputils does
     /// when the target was given as a name, each source is shown as its
-    /// reverse name and address, looked up once per source.
+    /// reverse name and address (the caller looks the names up, off the
+    /// probe loop: see [`PingPrinter::probe`]).
     pub numeric: bool,
 }
 
@@ -32,7 +32,6 @@ pub struct PingPrinter {
     pub quiet: bool,
     /// `-W`, named when a TCP probe runs out of time.
     pub timeout: Duration,
-    names: HashMap<IpAddr, String>,
 }
 
 impl PingPrinter {
@@ -42,22 +41,15 @@ impl PingPrinter {
             json,
             quiet,
             timeout,
-            names: HashMap::new(),
         }
     }
 
     /// A reply's source as iputils shows it: `name (address)` or `address`.
-    fn source(&mut self, from: IpAddr) -> String {
-        if self.target.numeric {
-            return from.to_string();
+    fn source(&self, from: IpAddr, name: Option<&str>) -> String {
+        match name {
+            Some(name) if !self.target.numeric => format!("{name} ({from})"),
+            _ => from.to_string(),
         }
-        self.names
-            .entry(from)
-            .or_insert_with(|| match crate::addr::reverse(&from.to_string()) {
-                Ok(entry) => format!("{} ({from})", entry.hostname),
-                Err(_) => from.to_string(),
-            })
-            .clone()
     }
 
     /// iputils' first line.
@@ -79,8 +71,11 @@ impl PingPrinter {
         })
     }
 
-    /// The line for one probe's fate, if it gets one.
-    pub fn probe(&mut self, report: &ProbeReport) -> Option<String> {
+    /// The line for one probe's fate, if it gets one. `source_name` is the
+    /// reverse name of the report's source, when known: a lookup can take
+    /// seconds, so it is the caller's, on a thread of its own, never the
+    /// probe loop's (whose timer it would stall).
+    pub fn probe(&self, report: &ProbeReport, source_name: Option<&str>) -> Option<String> {
         if self.json {
             return Some(self.probe_json(report).to_string());
         }
@@ -107,7 +102,7 @@ impl PingPrinter {
                     rtt,
                     corrupted,
                 } => {
-                    let from = self.source(*from);
+                    let from = self.source(*from, source_name);
                     let mut line = if self.target.tcp_port.is_some() {
                         format!("connected to {from}{port}: {seq_name}={sequence}")
                     } else {
@@ -137,7 +132,7 @@ impl PingPrinter {
                     from,
                     description,
                 } => {
-                    let from = self.source(*from);
+                    let from = self.source(*from, source_name);
                     format!("From {from}{port} {seq_name}={sequence} {description}")
                 }
                 Outcome::NoAnswer { sequence } => format!(

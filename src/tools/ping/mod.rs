@@ -89,6 +89,20 @@ pub enum ProbeReport {
     Lost { sequence: u16 },
 }
 
+impl ProbeReport {
+    /// The host that answered, for the reports whose line names it by its
+    /// reverse name (replies and ICMP errors, as iputils).
+    pub fn source(&self) -> Option<IpAddr> {
+        match self {
+            ProbeReport::Outcome {
+                outcome: Outcome::Reply { from, .. } | Outcome::Error { from, .. },
+                ..
+            } => Some(*from),
+            _ => None,
+        }
+    }
+}
+
 /// A way of probing one target: ICMP echo or TCP handshake.
 #[allow(async_fn_in_trait)] // used generically inside the crate, never as dyn
 pub trait Prober {
