@@ -40,6 +40,9 @@ pub struct LiveCapture {
     /// header is written in front of a frame without one).
     start: usize,
     end: usize,
+    /// Receives wait up to [`POLL`] for a frame; once stopping, they take
+    /// only what is already queued.
+    waiting: bool,
 }
 
 /// What the kernel did with the frames on the socket's interfaces.
@@ -90,7 +93,14 @@ impl LiveCapture {
             buffer: vec![0; ETHERNET_HEADER + BUFFER],
             start: 0,
             end: 0,
+            waiting: true,
         })
+    }
+
+    /// From now on, [`next_frame`](Self::next_frame) returns only frames
+    /// already queued, and `None` once there are none: the capture is ending.
+    pub fn stop_waiting(&mut self) {
+        self.waiting = false;
     }
 
     /// Waits for the next frame for up to 100 ms; `None` when none came.
@@ -133,7 +143,11 @@ impl LiveCapture {
             self.socket.as_raw_fd(),
             &mut iov,
             Some(&mut control),
-            MsgFlags::MSG_TRUNC,
+            if self.waiting {
+                MsgFlags::MSG_TRUNC
+            } else {
+                MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT
+            },
         ) {
             Ok(message) => message,
             Err(nix::errno::Errno::EAGAIN) => return Ok(None),

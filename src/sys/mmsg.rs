@@ -167,11 +167,18 @@ mod tests {
 
     #[test]
     fn receives_a_queue_at_once_and_answers_each_sender() {
+        // Every receive times out, so a lost datagram fails the test
+        // instead of hanging it.
+        let limit = Some(std::time::Duration::from_secs(5));
         let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        server.set_read_timeout(limit).unwrap();
         let addr = server.local_addr().unwrap();
         let clients: Vec<_> = (0..3)
             .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
             .collect();
+        for client in &clients {
+            client.set_read_timeout(limit).unwrap();
+        }
         for (i, client) in clients.iter().enumerate() {
             client.send_to(&vec![b'a' + i as u8; 10 + i], addr).unwrap();
         }

@@ -58,7 +58,9 @@ pub struct SniffReport {
 
 /// Runs until the source ends, `count` packets matched, `stopped()` says
 /// so, or `show` returns false (its output is gone). Every matching frame
-/// is also written to `save`.
+/// is also written to `save`. A live capture that is stopped first shows
+/// what the kernel had already queued for it: a packet that crossed the
+/// wire before Ctrl-C is not lost.
 pub fn sniff(
     source: &mut Source,
     options: &SniffOptions,
@@ -71,9 +73,18 @@ pub fn sniff(
     let mut report = SniffReport::default();
     let mut first: Option<Duration> = None;
     let mut file_frame = Vec::new();
-    while !stopped() && options.count.is_none_or(|c| report.matched < c) {
+    let mut draining = false;
+    while options.count.is_none_or(|c| report.matched < c) {
+        if !draining && stopped() {
+            match source {
+                Source::Live(capture) => capture.stop_waiting(),
+                Source::File(_) => break,
+            }
+            draining = true;
+        }
         let (header, frame, interface) = match source {
             Source::Live(capture) => match capture.next_frame()? {
+                None if draining => break,
                 None => continue,
                 Some(captured) => (
                     captured.header,

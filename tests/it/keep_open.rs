@@ -75,7 +75,9 @@ fn max_conns_refuses_the_one_over_the_cap() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut buf = [0u8; 16];
-    let n = third.read(&mut buf).unwrap_or(0);
+    let n = third
+        .read(&mut buf)
+        .expect("the server closes the third client within 10 s");
     assert_eq!(n, 0, "the third client must be closed, not served");
     listener.wait_for("refused 127.0.0.1:", 10);
     assert!(listener.stderr().contains("(--max-conns 2)"));

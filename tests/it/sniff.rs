@@ -40,10 +40,10 @@ impl Sniffer {
         sniffer
     }
 
-    /// Lets the last packets arrive, stops it with Ctrl-C, and returns its
-    /// stdout and all of its stderr (the closing counts included).
+    /// Stops it with Ctrl-C (it shows what the kernel has already queued
+    /// for it before it ends), and returns its stdout and all of its stderr
+    /// (the closing counts included).
     fn stop(mut self) -> (String, String) {
-        std::thread::sleep(Duration::from_millis(300));
         let _ = std::process::Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status();
