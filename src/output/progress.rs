@@ -1,18 +1,19 @@
 //! The progress display for long transfers: bytes, rate and ETA on stderr,
 //! never in the data stream.
 //!
-//! On a terminal it is a bar redrawn in place ten times a second. When
-//! `--progress` is asked for and stderr is a file or a pipe (a log), the same
-//! status becomes one plain line per second instead, since redrawing a line
-//! only makes sense on a terminal. (It is drawn by hand rather than with a
-//! progress-bar crate: every lookup command is a whole process, and that
-//! crate was a tenth of the binary and its only user of libm.)
+//! On a terminal it is indicatif's bar, redrawn in place ten times a second
+//! and fitted to the terminal's width. When `--progress` is asked for and
+//! stderr is a file or a pipe (a log), or a terminal that cannot move its
+//! cursor (`TERM=dumb`), the same status becomes one plain line per second
+//! instead, since redrawing a line only makes sense where it can be redrawn.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::narrate::bytes;
 use crate::transport::Counters;
@@ -29,7 +30,7 @@ impl Progress {
         let done = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&done);
         let thread = std::thread::spawn(move || {
-            if std::io::stderr().is_terminal() {
+            if redraws() {
                 draw_bar(&counters, total, &stop)
             } else {
                 print_lines(&counters, total, &stop)
@@ -70,32 +71,32 @@ impl Drop for Progress {
 }
 
 fn draw_bar(counters: &Counters, total: Option<u64>, done: &AtomicBool) {
-    const WIDTH: usize = 30;
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(10));
+    // `wide_msg` takes the room left and is cut to it: a narrow terminal
+    // gets a shorter line, never a wrapped one that redraws as garbage.
+    let template = match total {
+        Some(_) => "[{bar:20}] {percent:>3}% {wide_msg}",
+        None => "{spinner} {wide_msg}",
+    };
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("#>."));
     loop {
         let finished = done.load(Ordering::Relaxed);
-        let bar = match total {
-            Some(total) if total > 0 => {
-                let fraction = (counters.sent() as f64 / total as f64).min(1.0);
-                let filled = (fraction * WIDTH as f64) as usize;
-                format!(
-                    "[{}{}] {:3.0}% ",
-                    "#".repeat(filled),
-                    ".".repeat(WIDTH - filled),
-                    fraction * 100.0
-                )
-            }
-            _ => String::new(),
-        };
-        // \r and "erase line" redraw in place; the final state stays.
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{bar}{}", status(counters, total));
+        bar.set_position(counters.sent());
+        let line = status(counters, total);
+        bar.set_message(line.trim_start_matches("progress: ").to_string());
         if finished {
-            let _ = writeln!(err);
+            bar.finish();
             return;
         }
-        drop(err);
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A terminal that can redraw a line in place.
+fn redraws() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 
 fn print_lines(counters: &Counters, total: Option<u64>, done: &AtomicBool) {

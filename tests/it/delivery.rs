@@ -50,26 +50,6 @@ impl Sink {
     }
 }
 
-/// A pseudo-terminal in raw mode (so the line arrives as sent): the
-/// controlling side for the test, the user side for sockit's stdout.
-fn open_terminal() -> (OwnedFd, OwnedFd) {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
-    grantpt(&controller).unwrap();
-    unlockpt(&controller).unwrap();
-    let name = ptsname(&controller, Vec::new()).unwrap();
-    let user: OwnedFd = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(name.to_str().unwrap())
-        .unwrap()
-        .into();
-    let mut modes = rustix::termios::tcgetattr(&user).unwrap();
-    modes.make_raw();
-    rustix::termios::tcsetattr(&user, rustix::termios::OptionalActions::Now, &modes).unwrap();
-    (controller, user)
-}
-
 /// Starts watching `child`'s stdout through `sink`.
 fn watch(child: &mut Child, file: Option<PathBuf>, terminal: Option<OwnedFd>) -> Watched {
     if let Some(path) = file {

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -32,12 +32,21 @@ impl LineLog {
     ) -> LineLog {
         let text = Arc::new(Mutex::new(String::new()));
         let log = Arc::clone(&text);
+        // Raw chunks, not lines: a terminal's last line may never end in a
+        // newline, and its reader fails (EIO) rather than ending when the
+        // program exits; what arrived must be kept either way.
         let reader = std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                on_line(&line);
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
+            let mut pipe = pipe;
+            let mut chunk = [0u8; 4096];
+            let mut partial = String::new();
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                let text = String::from_utf8_lossy(&chunk[..n]);
+                log.lock().unwrap().push_str(&text);
+                partial.push_str(&text);
+                while let Some(end) = partial.find('\n') {
+                    on_line(&partial[..end]);
+                    partial.drain(..=end);
+                }
             }
         });
         LineLog {
@@ -333,4 +342,24 @@ pub fn require(program: &str, package: &str) {
         found,
         "{program} is missing: apt-get install {package} (.ci/run does)"
     );
+}
+
+/// A pseudo-terminal in raw mode (so the line arrives as sent): the
+/// controlling side for the test, the user side for sockit's stdout.
+pub fn open_terminal() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&controller).unwrap();
+    unlockpt(&controller).unwrap();
+    let name = ptsname(&controller, Vec::new()).unwrap();
+    let user: std::os::fd::OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap()
+        .into();
+    let mut modes = rustix::termios::tcgetattr(&user).unwrap();
+    modes.make_raw();
+    rustix::termios::tcsetattr(&user, rustix::termios::OptionalActions::Now, &modes).unwrap();
+    (controller, user)
 }

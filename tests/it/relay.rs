@@ -219,6 +219,75 @@ fn progress_goes_to_stderr_not_the_data() {
     );
 }
 
+/// On a terminal the bar is redrawn in place and fits the terminal's width
+/// (40 columns here); a terminal that cannot redraw (`TERM=dumb`) gets the
+/// plain status lines instead.
+#[test]
+fn progress_on_a_terminal_fits_its_width_and_dumb_terminals_get_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_payload(dir.path(), "in", 8 << 20, 10);
+    for term in ["xterm", "dumb"] {
+        let (controller, user) = open_terminal();
+        let size = rustix::termios::Winsize {
+            ws_row: 24,
+            ws_col: 40,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&user, size).unwrap();
+        let mut listener = Listener::start(&["0"], Stdio::null(), Stdio::null());
+        let mut connect = sockit()
+            .args(["connect", "--progress", "127.0.0.1", &listener.port()])
+            .env("TERM", term)
+            .stdin(file_stdin(&input))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(user))
+            .spawn()
+            .unwrap();
+        let shown = LineLog::collect(std::fs::File::from(controller), |_| {});
+        assert!(wait_child(&mut connect, 30).success());
+        assert!(listener.wait(30).success());
+        let text = shown.wait_for("8.0 MiB", 10);
+        if term == "dumb" {
+            assert!(!text.contains('\x1b'), "no cursor control: {text:?}");
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with("progress: sent 8.0 MiB")),
+                "{text:?}"
+            );
+        } else {
+            let visible = strip_escapes(&text);
+            for line in visible.split(['\r', '\n']) {
+                assert!(
+                    line.chars().count() <= 40,
+                    "wider than the terminal: {line:?}"
+                );
+            }
+            assert!(visible.contains("100%"), "{visible:?}");
+        }
+    }
+}
+
+/// Text without its terminal escape sequences (CSI ... letter).
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A client that resets the connection makes the one-shot listener fail
 /// with a message that says so.
 #[test]
