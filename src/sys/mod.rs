@@ -3,7 +3,6 @@
 
 pub mod hostent;
 mod limits;
-pub mod mmsg;
 pub mod packet_socket;
 
 pub use limits::raise_open_file_limit;

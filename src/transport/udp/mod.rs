@@ -7,6 +7,7 @@
 //! [`server`] serves every peer from one bound socket; the [`client`] sends to
 //! one peer and makes UDP's silent failure (ICMP port unreachable) visible.
 
+mod batch;
 pub mod client;
 pub mod server;
 

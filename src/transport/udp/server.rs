@@ -15,10 +15,10 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
+use super::batch::Batch;
 use super::{MAX_DATAGRAM, STDIN_DATAGRAM, caused_by_a_peer};
 use crate::error::{Error, Result};
 use crate::shutdown::{StopSignal, StopTrigger};
-use crate::sys::mmsg::Batch;
 use crate::transport::events::{Event, Events};
 use crate::transport::io::{Input, Output, OutputQueue, read_datagrams};
 use crate::transport::session::{SessionEnd, stopped};
