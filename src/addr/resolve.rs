@@ -87,16 +87,11 @@ pub struct Resolution {
 /// once, as Python's `socket.getaddrinfo(name, None, family, SOCK_STREAM, 0,
 /// AI_CANONNAME)`.
 pub fn lookup(name: &str, family: Family) -> Result<Resolution> {
-    let hints = dns_lookup::AddrInfoHints {
-        flags: libc::AI_CANONNAME,
-        address: match family {
-            Family::Any => libc::AF_UNSPEC,
-            Family::V4 => libc::AF_INET,
-            Family::V6 => libc::AF_INET6,
-        },
-        socktype: libc::SOCK_STREAM,
-        protocol: 0,
-    };
+    let hints = crate::sys::c_names::canonical_name_hints(match family {
+        Family::Any => 0, // AF_UNSPEC
+        Family::V4 => dns_lookup::AddrFamily::Inet.into(),
+        Family::V6 => dns_lookup::AddrFamily::Inet6.into(),
+    });
     let unknown = |detail: String| Error::UnknownHost {
         host: name.to_string(),
         detail,

@@ -1,6 +1,7 @@
 //! The operating-system corner: limits the tools must raise, and the one
 //! place allowed `unsafe`, for system calls no safe crate wraps.
 
+pub mod c_names;
 pub mod hostent;
 mod limits;
 pub mod packet_socket;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use serde::Serialize;
 use socket2::{Domain, SockRef, Socket, Type};
 use tokio::net::TcpStream;
@@ -241,7 +242,7 @@ pub async fn probe(addr: SocketAddr, timeout: Duration) -> io::Result<PortState>
     let socket = Socket::new(domain, Type::STREAM.nonblocking(), None)?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if e.raw_os_error() == Some(Errno::EINPROGRESS as i32) => {}
         Err(e) => return classify(e),
     }
     if let Some(state) = settled(SockRef::from(&socket), addr)? {
@@ -267,7 +268,7 @@ fn settled(socket: SockRef<'_>, addr: SocketAddr) -> io::Result<Option<PortState
         // itself (a simultaneous open with one end): nobody listens there.
         Ok(_) if socket.local_addr()?.as_socket() == Some(addr) => Ok(Some(PortState::Closed)),
         Ok(_) => Ok(Some(PortState::Open)),
-        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(Errno::ENOTCONN as i32) => Ok(None),
         Err(e) => classify(e).map(Some),
     }
 }
@@ -288,8 +289,6 @@ fn is_out_of_local_ports(e: &io::Error) -> bool {
 }
 
 fn is_out_of_descriptors(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS)
-    )
+    let errno = Errno::from_raw(e.raw_os_error().unwrap_or(0));
+    matches!(errno, Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS)
 }

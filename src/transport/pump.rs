@@ -33,10 +33,10 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use rustix::event::{PollFd, PollFlags};
-use rustix::fs::FileType;
-use rustix::io::Errno;
-use rustix::pipe::{SpliceFlags, fcntl_setpipe_size, pipe_with, splice};
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, SpliceFFlags, fcntl, splice};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::stat::SFlag;
 
 /// Bytes asked for per system call; also the private pipe's size. 1 MiB is
 /// the default `/proc/sys/fs/pipe-max-size`, so unprivileged users get it too.
@@ -59,15 +59,23 @@ enum Kind {
 }
 
 fn kind(fd: BorrowedFd<'_>) -> Kind {
-    match rustix::fs::fstat(fd) {
-        Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
-            FileType::RegularFile => Kind::File,
-            FileType::Fifo => Kind::Pipe,
-            FileType::Socket => Kind::Socket,
-            _ => Kind::Other,
-        },
-        Err(_) => Kind::Other,
+    let Ok(stat) = nix::sys::stat::fstat(fd) else {
+        return Kind::Other;
+    };
+    match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
+        SFlag::S_IFREG => Kind::File,
+        SFlag::S_IFIFO => Kind::Pipe,
+        SFlag::S_IFSOCK => Kind::Socket,
+        _ => Kind::Other,
     }
+}
+
+/// Resizes a pipe; the size it got (the kernel may round it), or None.
+fn set_pipe_size(pipe: BorrowedFd<'_>, size: usize) -> Option<usize> {
+    let size = i32::try_from(size).ok()?;
+    fcntl(pipe, FcntlArg::F_SETPIPE_SZ(size))
+        .ok()
+        .and_then(|got| usize::try_from(got).ok())
 }
 
 /// Did a zero-copy method finish the job, or must the next method take over?
@@ -111,11 +119,11 @@ pub fn pump(
 
 /// Bigger pipes mean fewer system calls per megabyte; failure only costs speed.
 fn grow_pipe(pipe: BorrowedFd<'_>) {
-    let _ = fcntl_setpipe_size(pipe, CHUNK);
+    let _ = set_pipe_size(pipe, CHUNK);
 }
 
 fn unsupported(err: Errno) -> bool {
-    matches!(err, Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP)
+    matches!(err, Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP)
 }
 
 fn send_file(
@@ -125,12 +133,12 @@ fn send_file(
 ) -> Result<Outcome, PumpError> {
     let mut first = true;
     loop {
-        match rustix::fs::sendfile(dst, src, None, CHUNK) {
+        match nix::sys::sendfile::sendfile(dst, src, None, CHUNK) {
             Ok(0) => return Ok(Outcome::Finished),
             Ok(n) => tally(n),
             Err(e) if first && unsupported(e) => return Ok(Outcome::Unsupported),
-            Err(Errno::INTR) => {}
-            Err(Errno::AGAIN) => wait(dst, PollFlags::OUT),
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => wait(dst, PollFlags::POLLOUT),
             // sendfile's errors on a file we could fstat are the socket's.
             Err(e) => return Err(PumpError::Write(e.into())),
         }
@@ -150,14 +158,14 @@ fn splice_direct(
     let mut first = true;
     loop {
         if poll_first {
-            wait(src, PollFlags::IN);
+            wait(src, PollFlags::POLLIN);
         }
-        match splice(src, None, dst, None, CHUNK, SpliceFlags::MOVE) {
+        match splice(src, None, dst, None, CHUNK, SpliceFFlags::SPLICE_F_MOVE) {
             Ok(0) => return Ok(Outcome::Finished),
             Ok(n) => tally(n),
             Err(e) if first && unsupported(e) => return Ok(Outcome::Unsupported),
-            Err(Errno::INTR) => {}
-            Err(Errno::AGAIN) => wait_both(src, dst),
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => wait_both(src, dst),
             Err(e) => return Err(blame_splice(e, src_kind)),
         }
         first = false;
@@ -168,7 +176,7 @@ fn splice_direct(
 /// writer's; anything else (a reset, a timeout) belongs to the socket end,
 /// and only a socket source could have produced it.
 fn blame_splice(err: Errno, src_kind: Kind) -> PumpError {
-    if err != Errno::PIPE && src_kind == Kind::Socket {
+    if err != Errno::EPIPE && src_kind == Kind::Socket {
         PumpError::Read(err.into())
     } else {
         PumpError::Write(err.into())
@@ -180,26 +188,40 @@ fn splice_through_pipe(
     dst: BorrowedFd<'_>,
     tally: &mut dyn FnMut(usize),
 ) -> Result<Outcome, PumpError> {
-    let Ok((pipe_out, pipe_in)) = pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
+    let Ok((pipe_out, pipe_in)) = nix::unistd::pipe2(OFlag::O_CLOEXEC) else {
         return Ok(Outcome::Unsupported);
     };
-    let capacity = fcntl_setpipe_size(&pipe_in, CHUNK).unwrap_or(1 << 16);
+    let capacity = set_pipe_size(pipe_in.as_fd(), CHUNK).unwrap_or(1 << 16);
     let mut first = true;
     loop {
-        let parked = match splice(src, None, &pipe_in, None, capacity, SpliceFlags::MOVE) {
+        let parked = match splice(
+            src,
+            None,
+            &pipe_in,
+            None,
+            capacity,
+            SpliceFFlags::SPLICE_F_MOVE,
+        ) {
             Ok(0) => return Ok(Outcome::Finished),
             Ok(n) => n,
             Err(e) if first && unsupported(e) => return Ok(Outcome::Unsupported),
-            Err(Errno::INTR) => continue,
-            Err(Errno::AGAIN) => {
-                wait(src, PollFlags::IN);
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => {
+                wait(src, PollFlags::POLLIN);
                 continue;
             }
             Err(e) => return Err(PumpError::Read(e.into())),
         };
         let mut left = parked;
         while left > 0 {
-            match splice(&pipe_out, None, dst, None, left, SpliceFlags::MOVE) {
+            match splice(
+                &pipe_out,
+                None,
+                dst,
+                None,
+                left,
+                SpliceFFlags::SPLICE_F_MOVE,
+            ) {
                 Ok(0) => return Err(PumpError::Write(io::ErrorKind::WriteZero.into())),
                 Ok(n) => {
                     left -= n;
@@ -212,8 +234,8 @@ fn splice_through_pipe(
                     drain(pipe_out.as_fd(), dst, left, tally)?;
                     return Ok(Outcome::Unsupported);
                 }
-                Err(Errno::INTR) => {}
-                Err(Errno::AGAIN) => wait(dst, PollFlags::OUT),
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => wait(dst, PollFlags::POLLOUT),
                 Err(e) => return Err(PumpError::Write(e.into())),
             }
         }
@@ -254,10 +276,10 @@ fn copy(
 
 fn read_some(src: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     loop {
-        match rustix::io::read(src, &mut *buf) {
+        match nix::unistd::read(src, &mut *buf) {
             Ok(n) => return Ok(n),
-            Err(Errno::INTR) => {}
-            Err(Errno::AGAIN) => wait(src, PollFlags::IN),
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => wait(src, PollFlags::POLLIN),
             Err(e) => return Err(e.into()),
         }
     }
@@ -269,14 +291,14 @@ fn write_all(
     tally: &mut dyn FnMut(usize),
 ) -> Result<(), PumpError> {
     while !data.is_empty() {
-        match rustix::io::write(dst, data) {
+        match nix::unistd::write(dst, data) {
             Ok(0) => return Err(PumpError::Write(io::ErrorKind::WriteZero.into())),
             Ok(n) => {
                 tally(n);
                 data = &data[n..];
             }
-            Err(Errno::INTR) => {}
-            Err(Errno::AGAIN) => wait(dst, PollFlags::OUT),
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => wait(dst, PollFlags::POLLOUT),
             Err(e) => return Err(PumpError::Write(e.into())),
         }
     }
@@ -286,8 +308,8 @@ fn write_all(
 /// Blocks until `fd` is ready; used only for descriptors that arrived in
 /// non-blocking mode. Errors are ignored: the retried call reports them.
 fn wait(fd: BorrowedFd<'_>, flags: PollFlags) {
-    let mut fds = [PollFd::from_borrowed_fd(fd, flags)];
-    let _ = rustix::event::poll(&mut fds, None);
+    let mut fds = [PollFd::new(fd, flags)];
+    let _ = nix::poll::poll(&mut fds, PollTimeout::NONE);
 }
 
 /// splice(2)'s EAGAIN (from descriptors inherited non-blocking) does not say
@@ -296,8 +318,8 @@ fn wait(fd: BorrowedFd<'_>, flags: PollFlags) {
 /// therefore never spins, where waiting for either would spin on the end
 /// that is already ready.
 fn wait_both(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) {
-    wait(src, PollFlags::IN);
-    wait(dst, PollFlags::OUT);
+    wait(src, PollFlags::POLLIN);
+    wait(dst, PollFlags::POLLOUT);
 }
 
 #[cfg(test)]
@@ -337,7 +359,7 @@ mod tests {
             drop(a);
             n
         });
-        let (pipe_out, pipe_in) = rustix::pipe::pipe().unwrap();
+        let (pipe_out, pipe_in) = nix::unistd::pipe().unwrap();
         let receiver = std::thread::spawn(move || {
             let n = pump(b.as_fd(), pipe_in.as_fd(), &mut |_| {}).unwrap();
             drop(pipe_in);
@@ -359,7 +381,7 @@ mod tests {
 
     #[test]
     fn a_closed_reader_is_a_write_error() {
-        let (pipe_out, pipe_in) = rustix::pipe::pipe().unwrap();
+        let (pipe_out, pipe_in) = nix::unistd::pipe().unwrap();
         drop(pipe_out);
         let mut src = tempfile::tempfile().unwrap();
         src.write_all(b"hello").unwrap();

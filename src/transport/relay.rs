@@ -14,7 +14,8 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
-use rustix::net::Shutdown;
+use socket2::SockRef;
+use std::net::Shutdown;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -60,7 +61,7 @@ impl Directions {
     pub fn close(&self) {
         match &self.closer {
             Closer::Socket(fd) => {
-                let _ = rustix::net::shutdown(fd, Shutdown::Both);
+                let _ = SockRef::from(fd).shutdown(Shutdown::Both);
             }
             Closer::Tasks(tasks) => tasks.iter().for_each(AbortHandle::abort),
         }
@@ -95,7 +96,7 @@ fn start_threads(
 ) -> std::io::Result<Directions> {
     // Blocking: the pumps wait in the kernel, which is fastest (see `pump`
     // for the one call that must not). Tokio had made it non-blocking.
-    rustix::io::ioctl_fionbio(&socket, false)?;
+    SockRef::from(&socket).set_nonblocking(false)?;
     let (upstream, downstream) = (socket.try_clone()?, socket.try_clone()?);
     let (done_tx, done) = mpsc::unbounded_channel();
 
@@ -114,7 +115,7 @@ fn start_threads(
         if result.is_ok() && send_fin {
             // Our half of the four-way close. If the peer already reset the
             // connection this fails, and the downstream side reports why.
-            if rustix::net::shutdown(&upstream, Shutdown::Write).is_ok() {
+            if SockRef::from(&upstream).shutdown(Shutdown::Write).is_ok() {
                 events.emit(Event::InputFinished { peer });
             }
         }

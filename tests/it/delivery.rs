@@ -43,7 +43,7 @@ impl Sink {
                 (file_stdout(&path), Some(path), None)
             }
             Sink::Terminal => {
-                let (controller, user) = open_terminal();
+                let (controller, user) = open_terminal(80);
                 (Stdio::from(user), None, Some(controller))
             }
         }

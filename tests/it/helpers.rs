@@ -344,22 +344,19 @@ pub fn require(program: &str, package: &str) {
     );
 }
 
-/// A pseudo-terminal in raw mode (so the line arrives as sent): the
-/// controlling side for the test, the user side for sockit's stdout.
-pub fn open_terminal() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
-    grantpt(&controller).unwrap();
-    unlockpt(&controller).unwrap();
-    let name = ptsname(&controller, Vec::new()).unwrap();
-    let user: std::os::fd::OwnedFd = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(name.to_str().unwrap())
-        .unwrap()
-        .into();
-    let mut modes = rustix::termios::tcgetattr(&user).unwrap();
-    modes.make_raw();
-    rustix::termios::tcsetattr(&user, rustix::termios::OptionalActions::Now, &modes).unwrap();
-    (controller, user)
+/// A pseudo-terminal of `columns` columns in raw mode (so bytes arrive as
+/// sent): the controlling side for the test, the user side for sockit.
+pub fn open_terminal(columns: u16) -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+    let size = nix::pty::Winsize {
+        ws_row: 24,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size), None).unwrap();
+    let mut modes = tcgetattr(&pty.slave).unwrap();
+    cfmakeraw(&mut modes);
+    tcsetattr(&pty.slave, SetArg::TCSANOW, &modes).unwrap();
+    (pty.master, pty.slave)
 }

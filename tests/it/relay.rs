@@ -227,14 +227,7 @@ fn progress_on_a_terminal_fits_its_width_and_dumb_terminals_get_lines() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_payload(dir.path(), "in", 8 << 20, 10);
     for term in ["xterm", "dumb"] {
-        let (controller, user) = open_terminal();
-        let size = rustix::termios::Winsize {
-            ws_row: 24,
-            ws_col: 40,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        rustix::termios::tcsetwinsize(&user, size).unwrap();
+        let (controller, user) = open_terminal(40);
         let mut listener = Listener::start(&["0"], Stdio::null(), Stdio::null());
         let mut connect = sockit()
             .args(["connect", "--progress", "127.0.0.1", &listener.port()])

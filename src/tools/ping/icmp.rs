@@ -300,7 +300,7 @@ impl Prober for IcmpProber {
 }
 
 fn receive_message(fd: RawFd, buffer: &mut [u8], flags: MsgFlags) -> io::Result<Arrival> {
-    let mut control = nix::cmsg_space!(libc::c_int, libc::sock_extended_err, libc::sockaddr_in6);
+    let mut control = crate::sys::c_names::icmp_control_buffer();
     let mut iov = [IoSliceMut::new(buffer)];
     let message = recvmsg::<SockaddrStorage>(fd, &mut iov, Some(&mut control), flags)?;
     let end = message.bytes;
@@ -347,5 +347,5 @@ fn ip_of(address: &SockaddrStorage) -> Option<IpAddr> {
 }
 
 fn is_permission(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+    e.kind() == io::ErrorKind::PermissionDenied
 }

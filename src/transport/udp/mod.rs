@@ -43,7 +43,7 @@ fn explain(err: std::io::Error, peer: SocketAddr) -> Error {
             "{} is a broadcast address: add --broadcast to send to it",
             peer.ip()
         )),
-        _ if err.raw_os_error() == Some(libc::EMSGSIZE) => Error::io(
+        _ if err.raw_os_error() == Some(nix::errno::Errno::EMSGSIZE as i32) => Error::io(
             format!("sending to {peer}: the datagram is larger than the OS allows"),
             err,
         ),
