@@ -5,9 +5,156 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::tools::ping::{Outcome, PingSummary, ProbeReport};
+
+/// Which record a JSON line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordType {
+    Probe,
+    Summary,
+}
+
+/// `--json`: one probe's fate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    #[serde(rename = "type")]
+    pub record: RecordType,
+    pub seq: u16,
+    #[serde(flatten)]
+    pub state: ProbeState,
+    /// For answers: a second answer to the same probe.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duplicate: Option<bool>,
+}
+
+/// What became of a probe, with what each state has to say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum ProbeState {
+    Reply {
+        from: IpAddr,
+        bytes: usize,
+        ttl: Option<u8>,
+        /// Round trip in milliseconds, 3 decimals; null without a send time.
+        time_ms: Option<f64>,
+        corrupted: bool,
+    },
+    Refused {
+        from: IpAddr,
+    },
+    Error {
+        from: IpAddr,
+        description: String,
+    },
+    NoAnswer,
+    SendFailed {
+        error: String,
+    },
+    /// Listed at the end for every probe never answered.
+    Lost,
+}
+
+impl From<&ProbeReport> for ProbeRecord {
+    fn from(report: &ProbeReport) -> Self {
+        let (seq, state, duplicate) = match report {
+            ProbeReport::Outcome { outcome, duplicate } => {
+                let (seq, state) = match outcome.clone() {
+                    Outcome::Reply {
+                        sequence,
+                        from,
+                        bytes,
+                        ttl,
+                        rtt,
+                        corrupted,
+                    } => {
+                        let time_ms = rtt.map(|r| ms_rounded(ms(r)));
+                        let state = ProbeState::Reply {
+                            from,
+                            bytes,
+                            ttl,
+                            time_ms,
+                            corrupted,
+                        };
+                        (sequence, state)
+                    }
+                    Outcome::Refused { sequence, from } => (sequence, ProbeState::Refused { from }),
+                    Outcome::Error {
+                        sequence,
+                        from,
+                        description,
+                    } => (sequence, ProbeState::Error { from, description }),
+                    Outcome::NoAnswer { sequence } => (sequence, ProbeState::NoAnswer),
+                };
+                (seq, state, Some(*duplicate))
+            }
+            ProbeReport::SendFailed { sequence, error } => {
+                let state = ProbeState::SendFailed {
+                    error: error.clone(),
+                };
+                (*sequence, state, None)
+            }
+            ProbeReport::Lost { sequence } => (*sequence, ProbeState::Lost, None),
+        };
+        ProbeRecord {
+            record: RecordType::Probe,
+            seq,
+            state,
+            duplicate,
+        }
+    }
+}
+
+/// `--json`: the closing summary. The rtt keys are null when nothing was
+/// timed; times in milliseconds with 3 decimals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRecord {
+    #[serde(rename = "type")]
+    pub record: RecordType,
+    pub target: IpAddr,
+    /// For `--tcp PORT`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub port: Option<u16>,
+    pub transmitted: u64,
+    pub received: u64,
+    pub duplicates: u64,
+    pub errors: u64,
+    pub refused: u64,
+    pub corrupted: u64,
+    pub pipe: u64,
+    pub loss_percent: f64,
+    pub rtt_min_ms: Option<f64>,
+    pub rtt_avg_ms: Option<f64>,
+    pub rtt_max_ms: Option<f64>,
+    pub rtt_mdev_ms: Option<f64>,
+    pub time_ms: u64,
+}
+
+impl SummaryRecord {
+    pub fn new(target: &PingTarget, summary: &PingSummary) -> Self {
+        let rtt = |i: usize| summary.rtt_ms().map(|r| ms_rounded(r[i]));
+        SummaryRecord {
+            record: RecordType::Summary,
+            target: target.address,
+            port: target.tcp_port,
+            transmitted: summary.transmitted,
+            received: summary.received,
+            duplicates: summary.duplicates,
+            errors: summary.errors,
+            refused: summary.refused,
+            corrupted: summary.corrupted,
+            pipe: summary.pipe,
+            loss_percent: ms_rounded(summary.loss_percent()),
+            rtt_min_ms: rtt(0),
+            rtt_avg_ms: rtt(1),
+            rtt_max_ms: rtt(2),
+            rtt_mdev_ms: rtt(3),
+            time_ms: summary.elapsed.as_millis() as u64,
+        }
+    }
+}
 
 /// What is being pinged, for the header and the summary.
 #[derive(Debug, Clone)]
@@ -77,7 +224,7 @@ impl PingPrinter {
     /// probe loop's (whose timer it would stall).
     pub fn probe(&self, report: &ProbeReport, source_name: Option<&str>) -> Option<String> {
         if self.json {
-            return Some(self.probe_json(report).to_string());
+            return Some(self.probe_json(report));
         }
         if self.quiet {
             return None;
@@ -148,68 +295,16 @@ impl PingPrinter {
         })
     }
 
-    fn probe_json(&self, report: &ProbeReport) -> Value {
-        let mut object = match report {
-            ProbeReport::Outcome { outcome, duplicate } => {
-                let mut object = match outcome {
-                    Outcome::Reply {
-                        sequence,
-                        from,
-                        bytes,
-                        ttl,
-                        rtt,
-                        corrupted,
-                    } => json!({
-                        "seq": sequence, "state": "reply", "from": from.to_string(),
-                        "bytes": bytes, "ttl": ttl, "time_ms": rtt.map(|r| ms_rounded(ms(r))),
-                        "corrupted": corrupted,
-                    }),
-                    Outcome::Refused { sequence, from } => {
-                        json!({"seq": sequence, "state": "refused", "from": from.to_string()})
-                    }
-                    Outcome::Error {
-                        sequence,
-                        from,
-                        description,
-                    } => json!({
-                        "seq": sequence, "state": "error", "from": from.to_string(),
-                        "description": description,
-                    }),
-                    Outcome::NoAnswer { sequence } => {
-                        json!({"seq": sequence, "state": "no-answer"})
-                    }
-                };
-                object["duplicate"] = json!(duplicate);
-                object
-            }
-            ProbeReport::SendFailed { sequence, error } => {
-                json!({"seq": sequence, "state": "send-failed", "error": error})
-            }
-            ProbeReport::Lost { sequence } => json!({"seq": sequence, "state": "lost"}),
-        };
-        object["type"] = json!("probe");
-        object
+    fn probe_json(&self, report: &ProbeReport) -> String {
+        serde_json::to_string(&ProbeRecord::from(report)).unwrap_or_default()
     }
 
     /// iputils' closing lines, or the summary object.
     pub fn summary(&self, summary: &PingSummary) -> String {
         let rtt = summary.rtt_ms();
         if self.json {
-            let mut object = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
-            object["type"] = json!("summary");
-            object["target"] = json!(self.target.address.to_string());
-            if let Some(port) = self.target.tcp_port {
-                object["port"] = json!(port);
-            }
-            object["loss_percent"] = json!(ms_rounded(summary.loss_percent()));
-            object["time_ms"] = json!(summary.elapsed.as_millis() as u64);
-            for (i, key) in ["rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_mdev_ms"]
-                .iter()
-                .enumerate()
-            {
-                object[*key] = json!(rtt.map(|r| ms_rounded(r[i])));
-            }
-            return object.to_string() + "\n";
+            let record = SummaryRecord::new(&self.target, summary);
+            return serde_json::to_string(&record).unwrap_or_default() + "\n";
         }
         let mut counts = format!(
             "{} packets transmitted, {} received",

@@ -480,31 +480,36 @@ fn other(side: crate::wire::conversation::Side) -> &'static str {
     }
 }
 
-/// One packet as JSON, serialized straight from the decoded values (no
+/// `--json`: one packet, serialized straight from the decoded values (no
 /// intermediate tree: that cost five times the decoding itself).
 #[derive(Serialize)]
-struct PacketJson<'a> {
-    number: u64,
-    time: f64,
-    length: u32,
-    captured: u32,
+pub struct PacketRecord<'a> {
+    pub number: u64,
+    /// Seconds since the epoch, from the capture's time stamp.
+    pub time: f64,
+    pub length: u32,
+    pub captured: u32,
+    /// Live captures only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    interface: Option<&'a str>,
-    link: &'a Option<Link>,
-    network: &'a Option<Network>,
-    transport: &'a Option<Transport>,
-    payload: PayloadJson,
-    problem: Option<&'static str>,
+    pub interface: Option<&'a str>,
+    pub link: &'a Option<Link>,
+    pub network: &'a Option<Network>,
+    pub transport: &'a Option<Transport>,
+    pub payload: PayloadRecord,
+    pub problem: Option<&'static str>,
+    /// The TCP narrator's steps for this packet, when it took any.
     #[serde(skip_serializing_if = "<[Step]>::is_empty")]
-    tcp_steps: &'a [Step],
+    pub tcp_steps: &'a [Step],
 }
 
 #[derive(Serialize)]
-struct PayloadJson {
-    length: usize,
-    preview: String,
+pub struct PayloadRecord {
+    pub length: usize,
+    /// Printable characters, others as dots, at most a line's worth.
+    pub preview: String,
+    /// With `-x`: every payload byte in hex.
     #[serde(skip_serializing_if = "Option::is_none")]
-    hex: Option<String>,
+    pub hex: Option<String>,
 }
 
 fn write_json(seen: &Seen<'_>, style: SniffStyle, out: &mut String) {
@@ -512,7 +517,7 @@ fn write_json(seen: &Seen<'_>, style: SniffStyle, out: &mut String) {
     let mut preview = preview(packet.payload);
     preview.pop();
     preview.remove(0);
-    let object = PacketJson {
+    let object = PacketRecord {
         number: seen.number,
         time: seen.header.time.as_secs_f64(),
         length: seen.header.original_len,
@@ -521,7 +526,7 @@ fn write_json(seen: &Seen<'_>, style: SniffStyle, out: &mut String) {
         link: &packet.link,
         network: &packet.network,
         transport: &packet.transport,
-        payload: PayloadJson {
+        payload: PayloadRecord {
             length: packet.payload.len(),
             preview,
             hex: style.hex.then(|| {

@@ -10,6 +10,7 @@ mod echo;
 mod errors;
 mod idle;
 mod interop;
+mod json_records;
 mod keep_open;
 mod lookups;
 mod ping;
