@@ -15,44 +15,58 @@ use sockit::{Error, Result};
 use super::{finish, runtime, signal_trigger};
 use crate::cli::SniffArgs;
 
-pub fn sniff(args: SniffArgs) -> Result<i32> {
-    let filter = Filter {
+/// The user's --proto, --host and --port, names resolved.
+fn filter(args: &SniffArgs) -> Result<Filter> {
+    let hosts = match &args.host {
+        Some(host) => addr::resolve(host, 0, Family::Any)?
+            .iter()
+            .map(SocketAddr::ip)
+            .collect(),
+        None => Vec::new(),
+    };
+    let port = args
+        .port
+        .as_deref()
+        .map(|p| parse_port(p, PortUse::Listen))
+        .transpose()?;
+    Ok(Filter {
         protocol: args.proto,
-        hosts: match &args.host {
-            Some(host) => addr::resolve(host, 0, Family::Any)?
-                .iter()
-                .map(SocketAddr::ip)
-                .collect(),
-            None => Vec::new(),
-        },
-        port: args
-            .port
-            .as_deref()
-            .map(|p| parse_port(p, PortUse::Listen))
-            .transpose()?,
+        hosts,
+        port,
+    })
+}
+
+/// A capture file with -r, otherwise a live capture with the filter in the kernel.
+fn open_source(args: &SniffArgs, filter: &Filter) -> Result<Source> {
+    let Some(path) = &args.read else {
+        return Ok(Source::Live(LiveCapture::open(
+            args.interface.as_deref(),
+            filter,
+        )?));
     };
-    let mut source = match &args.read {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            Source::File(
-                PcapReader::new(file)
-                    .map_err(|e| Error::io(format!("reading {}", path.display()), e))?,
-            )
-        }
-        None => Source::Live(LiveCapture::open(args.interface.as_deref(), &filter)?),
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let reader =
+        PcapReader::new(file).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(Source::File(reader))
+}
+
+/// The -w file, with the source's link type.
+fn open_writer(args: &SniffArgs, source: &Source) -> Result<Option<PcapWriter<std::fs::File>>> {
+    let Some(path) = &args.write else {
+        return Ok(None);
     };
-    let mut writer = match &args.write {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-            Some(
-                PcapWriter::new(file, source.link())
-                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?,
-            )
-        }
-        None => None,
-    };
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    let writer = PcapWriter::new(file, source.link())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    Ok(Some(writer))
+}
+
+pub fn sniff(args: SniffArgs) -> Result<i32> {
+    let filter = filter(&args)?;
+    let mut source = open_source(&args, &filter)?;
+    let mut writer = open_writer(&args, &source)?;
     let runtime = runtime()?;
     let trigger = runtime.block_on(async { signal_trigger() })?;
     let shutdown = trigger.subscribe();

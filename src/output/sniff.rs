@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::tools::sniff::Seen;
 use crate::wire::conversation::{ConnectionSummary, Ending, Step, StepKind};
 use crate::wire::ethernet;
+use crate::wire::numbers::{ARP_REPLY, ARP_REQUEST, ethertype_name, protocol_name};
 use crate::wire::packet::{Link, Network, Packet, Quoted, Transport};
 
 /// How much of a payload the one-line preview shows.
@@ -61,92 +62,13 @@ fn endpoint(ip: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
 }
 
-/// tcpdump-like: addresses, protocol, the fields that matter.
+/// tcpdump-like: addresses, protocol, the fields that matter. The
+/// highest layer decoded speaks for the packet.
 fn summary(packet: &Packet<'_>, out: &mut String) {
     let len = packet.payload.len();
     match (&packet.network, &packet.transport, packet.addresses()) {
-        (
-            _,
-            Some(Transport::Tcp {
-                src_port,
-                dst_port,
-                seq,
-                ack,
-                flags,
-                window,
-                ..
-            }),
-            Some((src, dst)),
-        ) => {
-            let _ = write!(
-                out,
-                "{} → {} TCP [{flags}] seq {seq}",
-                endpoint(src, *src_port),
-                endpoint(dst, *dst_port)
-            );
-            if flags.has(crate::wire::tcp::Flags::ACK) {
-                let _ = write!(out, " ack {ack}");
-            }
-            let _ = write!(out, " win {window} len {len}");
-        }
-        (
-            _,
-            Some(Transport::Udp {
-                src_port, dst_port, ..
-            }),
-            Some((src, dst)),
-        ) => {
-            let _ = write!(
-                out,
-                "{} → {} UDP len {len}",
-                endpoint(src, *src_port),
-                endpoint(dst, *dst_port)
-            );
-        }
-        (
-            _,
-            Some(Transport::Icmp {
-                version,
-                name,
-                id,
-                seq,
-                quoted,
-                ..
-            }),
-            Some((src, dst)),
-        ) => {
-            let proto = if *version == 4 { "ICMP" } else { "ICMPv6" };
-            let _ = write!(out, "{src} → {dst} {proto} {name}");
-            if let (Some(id), Some(seq)) = (id, seq) {
-                let _ = write!(out, " id {id} seq {seq}");
-            }
-            if let Some(q) = quoted {
-                let _ = write!(out, ", about {}", describe_quoted(q));
-            }
-            let _ = write!(out, " len {len}");
-        }
-        (
-            Some(Network::Arp {
-                operation,
-                sender_mac,
-                sender_ip,
-                target_ip,
-                ..
-            }),
-            _,
-            _,
-        ) => match (operation, sender_ip, target_ip) {
-            (1, Some(sender), Some(target)) => {
-                let _ = write!(out, "ARP who-has {target} tell {sender}");
-            }
-            (2, Some(sender), _) => {
-                let mac = sender_mac.map(|m| m.to_string()).unwrap_or_default();
-                let _ = write!(out, "ARP reply {sender} is-at {mac}");
-            }
-            (op, _, _) => {
-                let _ = write!(out, "ARP operation {op}");
-            }
-        },
+        (_, Some(transport), Some((src, dst))) => transport_summary(transport, src, dst, len, out),
+        (Some(Network::Arp { .. }), _, _) => arp_summary(packet, out),
         (Some(network), _, Some((src, dst))) => {
             let protocol = match network {
                 Network::Ipv4 { protocol, .. } | Network::Ipv6 { protocol, .. } => *protocol,
@@ -166,6 +88,82 @@ fn summary(packet: &Packet<'_>, out: &mut String) {
     }
 }
 
+fn transport_summary(
+    transport: &Transport,
+    src: IpAddr,
+    dst: IpAddr,
+    len: usize,
+    out: &mut String,
+) {
+    match transport {
+        Transport::Tcp {
+            src_port,
+            dst_port,
+            seq,
+            ack,
+            flags,
+            window,
+            ..
+        } => {
+            let (from, to) = (endpoint(src, *src_port), endpoint(dst, *dst_port));
+            let _ = write!(out, "{from} → {to} TCP [{flags}] seq {seq}");
+            if flags.has(crate::wire::tcp::Flags::ACK) {
+                let _ = write!(out, " ack {ack}");
+            }
+            let _ = write!(out, " win {window} len {len}");
+        }
+        Transport::Udp {
+            src_port, dst_port, ..
+        } => {
+            let (from, to) = (endpoint(src, *src_port), endpoint(dst, *dst_port));
+            let _ = write!(out, "{from} → {to} UDP len {len}");
+        }
+        Transport::Icmp {
+            version,
+            name,
+            id,
+            seq,
+            quoted,
+            ..
+        } => {
+            let proto = if *version == 4 { "ICMP" } else { "ICMPv6" };
+            let _ = write!(out, "{src} → {dst} {proto} {name}");
+            if let (Some(id), Some(seq)) = (id, seq) {
+                let _ = write!(out, " id {id} seq {seq}");
+            }
+            if let Some(q) = quoted {
+                let _ = write!(out, ", about {}", describe_quoted(q));
+            }
+            let _ = write!(out, " len {len}");
+        }
+    }
+}
+
+fn arp_summary(packet: &Packet<'_>, out: &mut String) {
+    let Some(Network::Arp {
+        operation,
+        sender_mac,
+        sender_ip,
+        target_ip,
+        ..
+    }) = &packet.network
+    else {
+        return;
+    };
+    match (*operation, sender_ip, target_ip) {
+        (ARP_REQUEST, Some(sender), Some(target)) => {
+            let _ = write!(out, "ARP who-has {target} tell {sender}");
+        }
+        (ARP_REPLY, Some(sender), _) => {
+            let mac = sender_mac.map(|m| m.to_string()).unwrap_or_default();
+            let _ = write!(out, "ARP reply {sender} is-at {mac}");
+        }
+        (op, _, _) => {
+            let _ = write!(out, "ARP operation {op}");
+        }
+    }
+}
+
 /// The packet an ICMP error is about: "UDP [::1]:54823 → [::1]:7375".
 fn describe_quoted(q: &Quoted) -> String {
     match (q.src_port, q.dst_port) {
@@ -179,29 +177,17 @@ fn describe_quoted(q: &Quoted) -> String {
     }
 }
 
-fn ethertype_name(ethertype: u16) -> &'static str {
-    match ethertype {
-        ethernet::ETHERTYPE_IPV4 => "IPv4",
-        ethernet::ETHERTYPE_IPV6 => "IPv6",
-        ethernet::ETHERTYPE_ARP => "ARP",
-        _ => "other",
-    }
-}
-
-fn protocol_name(protocol: u8) -> &'static str {
-    match protocol {
-        1 => "ICMP",
-        6 => "TCP",
-        17 => "UDP",
-        58 => "ICMPv6",
-        _ => "other",
-    }
-}
-
 /// One block per layer, outermost first.
 fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
     let _ = writeln!(out, "        frame      {wire_len} bytes on the wire");
-    match &packet.link {
+    link_layer(&packet.link, out);
+    network_layer(&packet.network, out);
+    transport_layer(&packet.transport, out);
+    payload_layer(packet, out);
+}
+
+fn link_layer(link: &Option<Link>, out: &mut String) {
+    match link {
         Some(Link::Ethernet {
             src,
             dst,
@@ -228,7 +214,10 @@ fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
         }
         None => out.push_str("        link       none\n"),
     }
-    match &packet.network {
+}
+
+fn network_layer(network: &Option<Network>, out: &mut String) {
+    match network {
         Some(Network::Ipv4 {
             src,
             dst,
@@ -292,9 +281,9 @@ fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
             let _ = writeln!(
                 out,
                 "        network    ARP {}, sender {}, target {}",
-                match operation {
-                    1 => "request",
-                    2 => "reply",
+                match *operation {
+                    ARP_REQUEST => "request",
+                    ARP_REPLY => "reply",
                     _ => "other",
                 },
                 show(sender_mac, sender_ip),
@@ -303,7 +292,10 @@ fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
         }
         None => {}
     }
-    match &packet.transport {
+}
+
+fn transport_layer(transport: &Option<Transport>, out: &mut String) {
+    match transport {
         Some(Transport::Tcp {
             src_port,
             dst_port,
@@ -356,6 +348,9 @@ fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
         }
         None => {}
     }
+}
+
+fn payload_layer(packet: &Packet<'_>, out: &mut String) {
     let _ = writeln!(
         out,
         "        payload    {} bytes{}",

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::filter::{Filter, Protocol};
+use super::numbers::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 
 /// One instruction, as `struct sock_filter` lays it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,8 +135,8 @@ fn to(label: &str) -> Target {
 pub fn filter_program(filter: &Filter) -> Vec<Instruction> {
     let mut a = Assembler::default();
     a.op(LD | H | ABS, PROTOCOL);
-    a.jump_if(JEQ, 0x0800, to("v4"), Target::Next);
-    a.jump_if(JEQ, 0x86dd, to("v6"), Target::Next);
+    a.jump_if(JEQ, ETHERTYPE_IPV4.into(), to("v4"), Target::Next);
+    a.jump_if(JEQ, ETHERTYPE_IPV6.into(), to("v6"), Target::Next);
     a.op(RET | K, if filter.is_empty() { ACCEPT } else { 0 });
 
     for (version, label) in [(4, "v4"), (6, "v6")] {

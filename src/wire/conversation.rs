@@ -317,7 +317,8 @@ impl Conversations {
     }
 }
 
-/// The state machine: what one segment from `from` does to both ends.
+/// The state machine: what one segment from `from` does to both ends, one
+/// named step per TCP event (RFC 9293, section 3.3.2's diagram).
 fn advance(
     c: &mut Connection,
     from: Side,
@@ -327,52 +328,18 @@ fn advance(
     payload_len: usize,
     time: Duration,
 ) -> Vec<StepKind> {
-    let to = from.other();
-    let mut steps = Vec::new();
     if c.ending.is_some() && !flags.has(Flags::SYN) {
-        return steps; // stray segments after the end (retransmissions, the RST of a late one)
+        return Vec::new(); // stray segments after the end (retransmissions, the RST of a late one)
     }
     if flags.has(Flags::RST) {
-        let ending = if c.handshake.is_none() && !c.joined_late {
-            Ending::Refused
-        } else {
-            Ending::Reset
-        };
-        c.end(Side::Client).state = TcpState::Closed;
-        c.end(Side::Server).state = TcpState::Closed;
-        c.ending = Some(ending);
-        steps.push(StepKind::Reset { from, ending });
-        return steps;
+        return vec![reset(c, from)];
     }
     if flags.has(Flags::SYN) {
-        if !flags.has(Flags::ACK)
-            && from == Side::Client
-            && c.state(Side::Client) == TcpState::Closed
-        {
-            c.end(Side::Client).state = TcpState::SynSent;
-            c.started = time;
-            steps.push(StepKind::Syn);
-        } else if flags.has(Flags::ACK)
-            && from == Side::Server
-            && c.state(Side::Server) == TcpState::Listen
-        {
-            c.end(Side::Server).state = TcpState::SynReceived;
-            steps.push(StepKind::SynAck);
-        }
-        return steps;
+        return opening(c, from, flags, time).into_iter().collect();
     }
-    if flags.has(Flags::ACK)
-        && from == Side::Client
-        && c.state(Side::Client) == TcpState::SynSent
-        && c.state(Side::Server) == TcpState::SynReceived
-    {
-        c.end(Side::Client).state = TcpState::Established;
-        c.end(Side::Server).state = TcpState::Established;
-        let elapsed = time.saturating_sub(c.started);
-        c.handshake = Some(elapsed);
-        steps.push(StepKind::HandshakeComplete {
-            elapsed_ms: ms(elapsed),
-        });
+    let mut steps = Vec::new();
+    if flags.has(Flags::ACK) {
+        steps.extend(handshake_completed(c, from, time));
     }
     if payload_len > 0 {
         c.end(from).bytes_sent += payload_len as u64;
@@ -381,73 +348,143 @@ fn advance(
             bytes: payload_len,
         });
     }
-    // Does this segment acknowledge the other end's FIN?
-    let mut acked_fin = false;
-    if flags.has(Flags::ACK)
-        && let Some(fin_end) = c.end(to).fin_end
-        && !c.end(to).fin_acked
-        && seq_at_or_after(ack, fin_end)
-    {
-        acked_fin = true;
-        let other = c.end(to);
-        other.fin_acked = true;
-        other.state = match other.state {
-            TcpState::FinWait1 => TcpState::FinWait2,
-            TcpState::Closing => TcpState::TimeWait,
-            TcpState::LastAck => TcpState::Closed,
-            state => state,
-        };
-    }
+    let acked_fin = flags.has(Flags::ACK) && acknowledges_fin(c, from, ack);
     if flags.has(Flags::FIN) && c.end(from).fin_end.is_none() {
-        c.end(from).fin_end = Some(seq.wrapping_add(payload_len as u32).wrapping_add(1));
-        if c.end(to).fin_end.is_some() {
-            if c.end(to).fin_acked {
-                c.end(from).state = TcpState::LastAck;
-                if c.state(to) == TcpState::FinWait2 {
-                    c.end(to).state = TcpState::TimeWait;
-                }
-            } else {
-                // Both FINs in flight at once.
-                c.simultaneous = true;
-                c.end(from).state = TcpState::Closing;
-                c.end(to).state = TcpState::Closing;
-            }
-        } else {
-            c.end(from).state = TcpState::FinWait1;
-            if c.state(to) == TcpState::Established {
-                c.end(to).state = TcpState::CloseWait;
-            }
-            c.first_fin = Some((from, time));
-        }
-        c.close_segments += 1;
-        steps.push(StepKind::Fin {
-            from,
-            acks_other_fin: acked_fin,
-        });
+        steps.push(fin(c, from, seq, payload_len, acked_fin, time));
     } else if acked_fin {
         c.close_segments += 1;
         steps.push(StepKind::FinAcked { by: from });
     }
-    if c.ends.iter().all(|e| e.fin_acked) && c.ending.is_none() {
-        let ending = if c.simultaneous {
-            Ending::Simultaneous
-        } else if c.close_segments <= 3 {
-            Ending::ThreeWay
-        } else {
-            Ending::FourWay
-        };
-        c.ending = Some(ending);
+    if let Some(closed) = closing_completed(c, time) {
         // The last ACK is named by the close it completes.
         if matches!(steps.last(), Some(StepKind::FinAcked { .. })) {
             steps.pop();
         }
-        let since = c.first_fin.map_or(time, |(_, t)| t);
-        steps.push(StepKind::Closed {
-            ending,
-            elapsed_ms: ms(time.saturating_sub(since)),
-        });
+        steps.push(closed);
     }
     steps
+}
+
+/// RST: both ends closed at once; before a handshake, that is a refusal.
+fn reset(c: &mut Connection, from: Side) -> StepKind {
+    let ending = if c.handshake.is_none() && !c.joined_late {
+        Ending::Refused
+    } else {
+        Ending::Reset
+    };
+    c.end(Side::Client).state = TcpState::Closed;
+    c.end(Side::Server).state = TcpState::Closed;
+    c.ending = Some(ending);
+    StepKind::Reset { from, ending }
+}
+
+/// The first two segments of the handshake: the client's SYN, the server's SYN-ACK.
+fn opening(c: &mut Connection, from: Side, flags: Flags, time: Duration) -> Option<StepKind> {
+    if !flags.has(Flags::ACK) && from == Side::Client && c.state(Side::Client) == TcpState::Closed {
+        c.end(Side::Client).state = TcpState::SynSent;
+        c.started = time;
+        return Some(StepKind::Syn);
+    }
+    if flags.has(Flags::ACK) && from == Side::Server && c.state(Side::Server) == TcpState::Listen {
+        c.end(Side::Server).state = TcpState::SynReceived;
+        return Some(StepKind::SynAck);
+    }
+    None
+}
+
+/// The third segment: the client's ACK of the SYN-ACK.
+fn handshake_completed(c: &mut Connection, from: Side, time: Duration) -> Option<StepKind> {
+    let third = from == Side::Client
+        && c.state(Side::Client) == TcpState::SynSent
+        && c.state(Side::Server) == TcpState::SynReceived;
+    if !third {
+        return None;
+    }
+    c.end(Side::Client).state = TcpState::Established;
+    c.end(Side::Server).state = TcpState::Established;
+    let elapsed = time.saturating_sub(c.started);
+    c.handshake = Some(elapsed);
+    Some(StepKind::HandshakeComplete {
+        elapsed_ms: ms(elapsed),
+    })
+}
+
+/// Does this ACK from `from` cover the other end's FIN? If so, that end
+/// moves on (FIN-WAIT-1 to FIN-WAIT-2, CLOSING to TIME-WAIT, LAST-ACK to CLOSED).
+fn acknowledges_fin(c: &mut Connection, from: Side, ack: u32) -> bool {
+    let other = c.end(from.other());
+    let Some(fin_end) = other.fin_end else {
+        return false;
+    };
+    if other.fin_acked || !seq_at_or_after(ack, fin_end) {
+        return false;
+    }
+    other.fin_acked = true;
+    other.state = match other.state {
+        TcpState::FinWait1 => TcpState::FinWait2,
+        TcpState::Closing => TcpState::TimeWait,
+        TcpState::LastAck => TcpState::Closed,
+        state => state,
+    };
+    true
+}
+
+/// A FIN from `from`: the first of the close, the answer to the other's, or
+/// one crossing it (a simultaneous close).
+fn fin(
+    c: &mut Connection,
+    from: Side,
+    seq: u32,
+    payload_len: usize,
+    acked_fin: bool,
+    time: Duration,
+) -> StepKind {
+    let to = from.other();
+    c.end(from).fin_end = Some(seq.wrapping_add(payload_len as u32).wrapping_add(1));
+    if c.end(to).fin_end.is_some() {
+        if c.end(to).fin_acked {
+            c.end(from).state = TcpState::LastAck;
+            if c.state(to) == TcpState::FinWait2 {
+                c.end(to).state = TcpState::TimeWait;
+            }
+        } else {
+            // Both FINs in flight at once.
+            c.simultaneous = true;
+            c.end(from).state = TcpState::Closing;
+            c.end(to).state = TcpState::Closing;
+        }
+    } else {
+        c.end(from).state = TcpState::FinWait1;
+        if c.state(to) == TcpState::Established {
+            c.end(to).state = TcpState::CloseWait;
+        }
+        c.first_fin = Some((from, time));
+    }
+    c.close_segments += 1;
+    StepKind::Fin {
+        from,
+        acks_other_fin: acked_fin,
+    }
+}
+
+/// Once both FINs are acknowledged: the close is complete, named by how it went.
+fn closing_completed(c: &mut Connection, time: Duration) -> Option<StepKind> {
+    if c.ending.is_some() || !c.ends.iter().all(|e| e.fin_acked) {
+        return None;
+    }
+    let ending = if c.simultaneous {
+        Ending::Simultaneous
+    } else if c.close_segments <= 3 {
+        Ending::ThreeWay
+    } else {
+        Ending::FourWay
+    };
+    c.ending = Some(ending);
+    let since = c.first_fin.map_or(time, |(_, t)| t);
+    Some(StepKind::Closed {
+        ending,
+        elapsed_ms: ms(time.saturating_sub(since)),
+    })
 }
 
 #[cfg(test)]

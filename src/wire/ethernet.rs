@@ -7,11 +7,9 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 pub const HEADER_LEN: usize = 14;
-const VLAN_TAG: u16 = 0x8100;
+use super::numbers::ETHERTYPE_VLAN as VLAN_TAG;
 
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-pub const ETHERTYPE_ARP: u16 = 0x0806;
-pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+pub use super::numbers::{ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 
 /// A MAC address, printed as six colon-separated hex bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

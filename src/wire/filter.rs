@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use super::numbers;
 use super::packet::{Packet, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +32,9 @@ impl std::str::FromStr for Protocol {
 impl Protocol {
     pub fn number(self) -> u32 {
         match self {
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
-            Protocol::Icmp => 1,
+            Protocol::Tcp => u32::from(numbers::PROTO_TCP),
+            Protocol::Udp => u32::from(numbers::PROTO_UDP),
+            Protocol::Icmp => u32::from(numbers::PROTO_ICMP),
         }
     }
 }

@@ -8,10 +8,10 @@ pub const HEADER_LEN: usize = 40;
 /// Next-header values that are extension headers, with the generic
 /// "next header, length in 8-octet units beyond the first" layout (the
 /// fragment header's length field is reserved, and it is always 8 bytes).
-const HOP_BY_HOP: u8 = 0;
-const ROUTING: u8 = 43;
-const FRAGMENT: u8 = 44;
-const DESTINATION_OPTIONS: u8 = 60;
+use super::numbers::{
+    PROTO_DESTINATION_OPTIONS as DESTINATION_OPTIONS, PROTO_FRAGMENT as FRAGMENT,
+    PROTO_HOP_BY_HOP as HOP_BY_HOP, PROTO_ROUTING as ROUTING,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Ipv6Packet<'a> {

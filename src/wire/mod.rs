@@ -20,6 +20,7 @@ pub mod filter;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
+pub mod numbers;
 pub mod packet;
 pub mod pcap;
 pub mod tcp;

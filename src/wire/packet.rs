@@ -227,12 +227,11 @@ impl Packet<'_> {
     }
 }
 
-pub const PROTO_ICMP: u8 = 1;
-pub const PROTO_TCP: u8 = 6;
-pub const PROTO_UDP: u8 = 17;
-pub const PROTO_ICMPV6: u8 = 58;
+pub use super::numbers::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 
-/// Decodes one frame that begins with a `link` header.
+/// Decodes one frame that begins with a `link` header, layer by layer:
+/// each step fills its layer and hands the next one its bytes, or names the
+/// problem and ends the walk (the layers read so far are kept).
 pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
     let mut packet = Packet {
         link: None,
@@ -241,11 +240,36 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
         payload: frame,
         problem: None,
     };
-    let (ethertype, rest) = match link {
+    let Some((ethertype, rest)) = decode_link(&mut packet, link, frame) else {
+        return packet;
+    };
+    packet.payload = rest;
+    let upper = match ethertype {
+        ethernet::ETHERTYPE_IPV4 => decode_ipv4(&mut packet, rest),
+        ethernet::ETHERTYPE_IPV6 => decode_ipv6(&mut packet, rest),
+        ethernet::ETHERTYPE_ARP => {
+            decode_arp(&mut packet, rest);
+            None
+        }
+        _ => None,
+    };
+    if let Some((protocol, version, bytes)) = upper {
+        decode_transport(&mut packet, protocol, version, bytes);
+    }
+    packet
+}
+
+/// The link header: the EtherType of what follows, and its bytes.
+fn decode_link<'a>(
+    packet: &mut Packet<'a>,
+    link: LinkType,
+    frame: &'a [u8],
+) -> Option<(u16, &'a [u8])> {
+    match link {
         LinkType::Ethernet => {
             let Some(view) = EthernetFrame::new(frame) else {
                 packet.problem = Some("Ethernet header truncated");
-                return packet;
+                return None;
             };
             packet.link = Some(Link::Ethernet {
                 src: view.source(),
@@ -253,12 +277,12 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
                 ethertype: view.ethertype(),
                 vlan: view.vlan(),
             });
-            (view.ethertype(), view.payload())
+            Some((view.ethertype(), view.payload()))
         }
         LinkType::LinuxCooked => {
             if frame.len() < 16 {
                 packet.problem = Some("Linux cooked header truncated");
-                return packet;
+                return None;
             }
             let ethertype = u16::from_be_bytes([frame[14], frame[15]]);
             let address_len = usize::from(u16::from_be_bytes([frame[4], frame[5]]));
@@ -269,89 +293,88 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
                     .flatten(),
                 ethertype,
             });
-            (ethertype, &frame[16..])
+            Some((ethertype, &frame[16..]))
         }
         LinkType::RawIp => match frame.first().map(|b| b >> 4) {
-            Some(4) => (ethernet::ETHERTYPE_IPV4, frame),
-            Some(6) => (ethernet::ETHERTYPE_IPV6, frame),
+            Some(4) => Some((ethernet::ETHERTYPE_IPV4, frame)),
+            Some(6) => Some((ethernet::ETHERTYPE_IPV6, frame)),
             _ => {
                 packet.problem = Some("not an IP packet");
-                return packet;
+                None
             }
         },
+    }
+}
+
+/// The transport protocol, IP version and bytes an IP layer carries.
+type Upper<'a> = Option<(u8, Version, &'a [u8])>;
+
+fn decode_ipv4<'a>(packet: &mut Packet<'a>, bytes: &'a [u8]) -> Upper<'a> {
+    let Some(ip) = Ipv4Packet::new(bytes) else {
+        packet.problem = Some("IPv4 header truncated or malformed");
+        return None;
     };
-    packet.payload = rest;
-    let (protocol, version, upper) = match ethertype {
-        ethernet::ETHERTYPE_IPV4 => {
-            let Some(ip) = Ipv4Packet::new(rest) else {
-                packet.problem = Some("IPv4 header truncated or malformed");
-                return packet;
-            };
-            packet.network = Some(Network::Ipv4 {
-                src: ip.source(),
-                dst: ip.destination(),
-                header_len: ip.header_len(),
-                tos: ip.tos(),
-                total_len: ip.total_len(),
-                id: ip.identification(),
-                dont_fragment: ip.dont_fragment(),
-                more_fragments: ip.more_fragments(),
-                fragment_offset: ip.fragment_offset(),
-                ttl: ip.ttl(),
-                protocol: ip.protocol(),
-                checksum: ip.header_checksum(),
-            });
-            packet.payload = ip.payload_within_total_len();
-            if ip.fragment_offset() != 0 {
-                // A later fragment: its bytes continue a transport header
-                // that is in the first fragment.
-                return packet;
-            }
-            (ip.protocol(), Version::V4, ip.payload_within_total_len())
-        }
-        ethernet::ETHERTYPE_IPV6 => {
-            let Some(ip) = Ipv6Packet::new(rest) else {
-                packet.problem = Some("IPv6 header truncated or malformed");
-                return packet;
-            };
-            let upper = ip.upper_layer();
-            packet.network = Some(Network::Ipv6 {
-                src: ip.source(),
-                dst: ip.destination(),
-                traffic_class: ip.traffic_class(),
-                flow_label: ip.flow_label(),
-                payload_len: ip.payload_len(),
-                next_header: ip.next_header(),
-                hop_limit: ip.hop_limit(),
-                protocol: upper.map_or(ip.next_header(), |(p, _)| p),
-            });
-            let Some((protocol, bytes)) = upper else {
-                packet.problem = Some("IPv6 extension headers truncated");
-                return packet;
-            };
-            packet.payload = bytes;
-            (protocol, Version::V6, bytes)
-        }
-        ethernet::ETHERTYPE_ARP => {
-            let Some(arp) = ArpPacket::new(rest) else {
-                packet.problem = Some("ARP packet truncated");
-                return packet;
-            };
-            let pairs = arp.addresses();
-            packet.network = Some(Network::Arp {
-                operation: arp.operation(),
-                sender_mac: pairs.map(|p| p[0].0),
-                sender_ip: pairs.map(|p| p[0].1),
-                target_mac: pairs.map(|p| p[1].0),
-                target_ip: pairs.map(|p| p[1].1),
-            });
-            packet.payload = &[];
-            return packet;
-        }
-        _ => return packet,
+    packet.network = Some(Network::Ipv4 {
+        src: ip.source(),
+        dst: ip.destination(),
+        header_len: ip.header_len(),
+        tos: ip.tos(),
+        total_len: ip.total_len(),
+        id: ip.identification(),
+        dont_fragment: ip.dont_fragment(),
+        more_fragments: ip.more_fragments(),
+        fragment_offset: ip.fragment_offset(),
+        ttl: ip.ttl(),
+        protocol: ip.protocol(),
+        checksum: ip.header_checksum(),
+    });
+    packet.payload = ip.payload_within_total_len();
+    if ip.fragment_offset() != 0 {
+        // A later fragment: its bytes continue a transport header that is
+        // in the first fragment.
+        return None;
+    }
+    Some((ip.protocol(), Version::V4, ip.payload_within_total_len()))
+}
+
+fn decode_ipv6<'a>(packet: &mut Packet<'a>, bytes: &'a [u8]) -> Upper<'a> {
+    let Some(ip) = Ipv6Packet::new(bytes) else {
+        packet.problem = Some("IPv6 header truncated or malformed");
+        return None;
     };
-    decode_transport(&mut packet, protocol, version, upper);
-    packet
+    let upper = ip.upper_layer();
+    packet.network = Some(Network::Ipv6 {
+        src: ip.source(),
+        dst: ip.destination(),
+        traffic_class: ip.traffic_class(),
+        flow_label: ip.flow_label(),
+        payload_len: ip.payload_len(),
+        next_header: ip.next_header(),
+        hop_limit: ip.hop_limit(),
+        protocol: upper.map_or(ip.next_header(), |(p, _)| p),
+    });
+    let Some((protocol, bytes)) = upper else {
+        packet.problem = Some("IPv6 extension headers truncated");
+        return None;
+    };
+    packet.payload = bytes;
+    Some((protocol, Version::V6, bytes))
+}
+
+fn decode_arp(packet: &mut Packet<'_>, bytes: &[u8]) {
+    let Some(arp) = ArpPacket::new(bytes) else {
+        packet.problem = Some("ARP packet truncated");
+        return;
+    };
+    let pairs = arp.addresses();
+    packet.network = Some(Network::Arp {
+        operation: arp.operation(),
+        sender_mac: pairs.map(|p| p[0].0),
+        sender_ip: pairs.map(|p| p[0].1),
+        target_mac: pairs.map(|p| p[1].0),
+        target_ip: pairs.map(|p| p[1].1),
+    });
+    packet.payload = &[];
 }
 
 fn decode_transport<'a>(packet: &mut Packet<'a>, protocol: u8, version: Version, bytes: &'a [u8]) {
