@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Decode throughput: one synthetic capture of PACKETS frames (default one
 # million: TCP connections over IPv4 and IPv6, UDP, ICMP, ARP; written by
-# examples/pcapgen.rs) read by sockit sniff -r, tshark -r and tcpdump -r in
+# examples/pcapgen.rs) read by sockit sniff -r, tshark -r and tcpdump -r (TZ=UTC,
+# so that it does not convert every time stamp through the local zone) in
 # the same run, output to /dev/null, names not resolved (-n). Median of ROUNDS.
 #
 #   bench/sniff.sh                 # PACKETS=1000000 ROUNDS=1
@@ -22,7 +23,7 @@ declare -A cmd=(
   [sockit]="$S sniff -r $FILE"
   ["sockit --json"]="$S sniff -r $FILE --json"
   [tshark]="tshark -n -r $FILE"
-  [tcpdump]="tcpdump -n -r $FILE"
+  [tcpdump]="env TZ=UTC tcpdump -n -r $FILE"
 )
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F); $PACKETS packets ($(du -h "$FILE" | cut -f1)), $ROUNDS rounds"
 for _ in $(seq "$ROUNDS"); do

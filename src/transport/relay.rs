@@ -73,18 +73,52 @@ pub(crate) fn start<S: Stream>(
     stream: S,
     input: Input,
     output: Output,
-    context: Context,
+    context: Arc<Context>,
 ) -> std::io::Result<Directions> {
+    let (done_tx, done) = mpsc::unbounded_channel();
+    let send_fin = context.send_fin;
+    let reporter = Reporter { context, done_tx };
     let socket = stream.plain_fd().map(|fd| fd.try_clone_to_owned());
-    match (socket, input, output) {
+    let closer = match (socket, input, output) {
         (Some(socket), Input::Fd(input), Output::Fd(output)) => {
             // The stream's own registration with Tokio is not needed: the
             // threads below own duplicates of its descriptor, and the socket
             // stays open until the last of them is closed.
             drop(stream);
-            start_threads(socket?, input, output, context)
+            start_threads(socket?, input, output, send_fin, reporter)?
         }
-        (_, input, output) => Ok(start_tasks(stream, input, output, context)),
+        (_, input, output) => start_tasks(stream, input, output, send_fin, reporter),
+    };
+    Ok(Directions { done, closer })
+}
+
+/// What both directions report, however they move bytes.
+#[derive(Clone)]
+struct Reporter {
+    context: Arc<Context>,
+    done_tx: mpsc::UnboundedSender<Finished>,
+}
+
+impl Reporter {
+    fn sent(&self, n: u64) {
+        self.context.counters.add_sent(n);
+    }
+
+    fn received(&self, n: u64) {
+        self.context.counters.add_received(n);
+    }
+
+    /// Our input is done; `fin_sent` when the half-close went out.
+    fn upstream_ended(&self, result: Result<u64, PumpError>, fin_sent: bool) {
+        if fin_sent {
+            let peer = self.context.peer;
+            self.context.events.emit(Event::InputFinished { peer });
+        }
+        let _ = self.done_tx.send(Finished::Upstream(result));
+    }
+
+    fn downstream_ended(&self, result: Result<u64, PumpError>) {
+        let _ = self.done_tx.send(Finished::Downstream(result));
     }
 }
 
@@ -92,75 +126,53 @@ fn start_threads(
     socket: OwnedFd,
     input: OwnedFd,
     output: OwnedFd,
-    context: Context,
-) -> std::io::Result<Directions> {
+    send_fin: bool,
+    reporter: Reporter,
+) -> std::io::Result<Closer> {
     // Blocking: the pumps wait in the kernel, which is fastest (see `pump`
     // for the one call that must not). Tokio had made it non-blocking.
     SockRef::from(&socket).set_nonblocking(false)?;
     let (upstream, downstream) = (socket.try_clone()?, socket.try_clone()?);
-    let (done_tx, done) = mpsc::unbounded_channel();
-
-    let up_done = done_tx.clone();
-    let Context {
-        peer,
-        send_fin,
-        counters,
-        events,
-    } = context;
-    let up_counters = Arc::clone(&counters);
+    let up = reporter.clone();
     std::thread::spawn(move || {
-        let result = pump(input.as_fd(), upstream.as_fd(), &mut |n| {
-            up_counters.add_sent(n)
-        });
-        if result.is_ok() && send_fin {
-            // Our half of the four-way close. If the peer already reset the
-            // connection this fails, and the downstream side reports why.
-            if SockRef::from(&upstream).shutdown(Shutdown::Write).is_ok() {
-                events.emit(Event::InputFinished { peer });
-            }
-        }
-        let _ = up_done.send(Finished::Upstream(result));
+        let result = pump(input.as_fd(), upstream.as_fd(), &mut |n| up.sent(n));
+        // Our half of the four-way close. If the peer already reset the
+        // connection this fails, and the downstream side reports why.
+        let fin_sent = result.is_ok()
+            && send_fin
+            && SockRef::from(&upstream).shutdown(Shutdown::Write).is_ok();
+        up.upstream_ended(result, fin_sent);
     });
     std::thread::spawn(move || {
         let result = pump(downstream.as_fd(), output.as_fd(), &mut |n| {
-            counters.add_received(n)
+            reporter.received(n)
         });
-        let _ = done_tx.send(Finished::Downstream(result));
+        reporter.downstream_ended(result);
     });
-    Ok(Directions {
-        done,
-        closer: Closer::Socket(socket),
-    })
+    Ok(Closer::Socket(socket))
 }
 
-fn start_tasks<S: Stream>(stream: S, input: Input, output: Output, context: Context) -> Directions {
+fn start_tasks<S: Stream>(
+    stream: S,
+    input: Input,
+    output: Output,
+    send_fin: bool,
+    reporter: Reporter,
+) -> Closer {
     let (mut from_peer, mut to_peer) = tokio::io::split(stream);
-    let (done_tx, done) = mpsc::unbounded_channel();
-    let up_done = done_tx.clone();
-    let Context {
-        peer,
-        send_fin,
-        counters,
-        events,
-    } = context;
-    let up_counters = Arc::clone(&counters);
+    let up = reporter.clone();
     let upstream = tokio::spawn(async move {
         let mut input = input.into_reader();
-        let result = copy(&mut input, &mut to_peer, |n| up_counters.add_sent(n)).await;
-        if result.is_ok() && send_fin && to_peer.shutdown().await.is_ok() {
-            events.emit(Event::InputFinished { peer });
-        }
-        let _ = up_done.send(Finished::Upstream(result));
+        let result = copy(&mut input, &mut to_peer, |n| up.sent(n)).await;
+        let fin_sent = result.is_ok() && send_fin && to_peer.shutdown().await.is_ok();
+        up.upstream_ended(result, fin_sent);
     });
     let downstream = tokio::spawn(async move {
         let mut output = output.into_writer();
-        let result = copy(&mut from_peer, &mut output, |n| counters.add_received(n)).await;
-        let _ = done_tx.send(Finished::Downstream(result));
+        let result = copy(&mut from_peer, &mut output, |n| reporter.received(n)).await;
+        reporter.downstream_ended(result);
     });
-    Directions {
-        done,
-        closer: Closer::Tasks([upstream.abort_handle(), downstream.abort_handle()]),
-    }
+    Closer::Tasks([upstream.abort_handle(), downstream.abort_handle()])
 }
 
 /// Copies until `src` ends, flushing each chunk: a byte read is a byte

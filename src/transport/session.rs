@@ -155,7 +155,7 @@ pub async fn relay<S: Stream>(
         counters: Arc::clone(counters),
         events: events.clone(),
     };
-    let mut directions = relay::start(stream, input, output, context)
+    let mut directions = relay::start(stream, input, output, Arc::new(context))
         .map_err(|e| Error::io("preparing the connection", e))?;
     let mut input_done = false;
     let mut peer_done = false;
