@@ -4,6 +4,9 @@
 #   Tokio's echo example (examples/tokio_echo.rs)  at CONNS: the reference
 #   socat TCP-LISTEN:...,fork EXEC:/bin/cat        at PEER_CONNS
 #   ncat -k --max-conns N --exec /bin/cat          at PEER_CONNS
+# Against Tokio's example the rate swings by a third from run to run on this
+# machine, so that pair also plays REF_ROUNDS (5) alternating rounds, and the
+# median of the per-round ratios is printed last.
 # The peers fork one or two processes per client, so they run at PEER_CONNS
 # (1,000 by default) rather than 10,000, which would mean 20,000 processes.
 # The load generator (examples/loadgen.rs) holds all connections open, then
@@ -18,6 +21,7 @@ cd "$(dirname "$0")/.."
 CONNS=${CONNS:-10000}
 PEER_CONNS=${PEER_CONNS:-1000}
 SECS=${SECS:-5}
+REF_ROUNDS=${REF_ROUNDS:-5}
 cargo build --release --quiet --bin sockit --example loadgen --example tokio_echo
 SOCKIT=$PWD/target/release/sockit
 LOADGEN=$PWD/target/release/examples/loadgen
@@ -47,7 +51,23 @@ run() { # label conns server-command-with-PORT
 
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F); $SECS s of ping-pong, 64-byte messages"
 run "sockit -k --echo" "$CONNS" "$SOCKIT listen -k --echo 127.0.0.1 PORT"
-run "tokio echo example" "$CONNS" "$TOKIO_ECHO 127.0.0.1:PORT"
 run "sockit -k --echo" "$PEER_CONNS" "$SOCKIT listen -k --echo 127.0.0.1 PORT"
 run "socat fork EXEC:cat" "$PEER_CONNS" "socat TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr,fork,backlog=4096 EXEC:/bin/cat"
 run "ncat -k --exec /bin/cat" "$PEER_CONNS" "ncat -k --max-conns $PEER_CONNS -l 127.0.0.1 PORT --exec /bin/cat"
+
+rate() { sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p'; }
+ratios=()
+for round in $(seq "$REF_ROUNDS"); do
+  line=$(run "sockit -k --echo" "$CONNS" "$SOCKIT listen -k --echo 127.0.0.1 PORT")
+  echo "$line"
+  s=$(echo "$line" | rate)
+  line=$(run "tokio echo example" "$CONNS" "$TOKIO_ECHO 127.0.0.1:PORT")
+  echo "$line"
+  t=$(echo "$line" | rate)
+  ratios+=("$(python3 -c "print(f'{$s / $t:.3f}')")")
+done
+python3 - "$CONNS" "${ratios[@]}" <<'PY'
+import statistics, sys
+conns, ratios = sys.argv[1], [float(r) for r in sys.argv[2:]]
+print(f"sockit/tokio-example msgs/s at {conns} conns, per round: {' '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}")
+PY
