@@ -290,7 +290,32 @@ pub struct ListenArgs {
     pub chat: bool,
 
     #[command(flatten)]
+    pub tls: ListenTlsArgs,
+
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+// listen's TLS options (a plain comment: a doc comment would become a heading).
+#[derive(Debug, Args)]
+pub struct ListenTlsArgs {
+    /// Serve TLS to every client, in every mode. Without --cert, a
+    /// self-signed certificate is made for the listen address, localhost,
+    /// 127.0.0.1, ::1 and this host's name; -v prints its sha256 for --pin.
+    #[arg(long, conflicts_with = "udp")]
+    pub tls: bool,
+    /// The certificate chain to serve (PEM), with --key.
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    pub cert: Option<std::path::PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    pub key: Option<std::path::PathBuf>,
+    /// Require a client certificate signed by one of these CAs (PEM): mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub client_ca: Option<std::path::PathBuf>,
+    /// Offer this application protocol (ALPN); repeatable.
+    #[arg(long, value_name = "PROTO", requires = "tls")]
+    pub alpn: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -312,7 +337,46 @@ pub struct ConnectArgs {
     pub broadcast: bool,
 
     #[command(flatten)]
+    pub tls: ConnectTlsArgs,
+
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+// connect's TLS options.
+#[derive(Debug, Args)]
+pub struct ConnectTlsArgs {
+    /// Speak TLS, verifying the server against the system's trusted roots
+    /// and checking that its certificate is valid for HOST.
+    #[arg(long, conflicts_with = "udp")]
+    pub tls: bool,
+    /// Trust the CA certificates in FILE (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub ca: Option<std::path::PathBuf>,
+    /// The name to send (SNI) and to check the certificate against, instead of HOST.
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    pub servername: Option<String>,
+    /// Ask for this application protocol (ALPN), e.g. h2 or http/1.1; repeatable.
+    #[arg(long, value_name = "PROTO", requires = "tls")]
+    pub alpn: Vec<String>,
+    /// Present this client certificate (PEM), with --key.
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    pub cert: Option<std::path::PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    pub key: Option<std::path::PathBuf>,
+    /// Accept exactly the certificate whose DER SHA-256 is HEX, whoever
+    /// signed it: how to trust a self-signed server (sockit listen --tls -v prints it).
+    #[arg(
+        long,
+        value_name = "sha256:HEX",
+        requires = "tls",
+        conflicts_with = "insecure"
+    )]
+    pub pin: Option<String>,
+    /// Do not verify the server at all (a warning is printed every time).
+    #[arg(long, requires = "tls")]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]

@@ -94,6 +94,15 @@ pub enum Error {
     )]
     CapturePermission,
 
+    /// The TLS handshake failed or the certificate was not trusted; `reason`
+    /// says why and what to do (see `transport::tls::verify::explain`).
+    #[error("TLS with {peer}: {reason}")]
+    Tls { peer: String, reason: String },
+
+    /// A TLS file (certificate, key, CA) could not be used.
+    #[error("{path}: {reason}")]
+    TlsFile { path: String, reason: String },
+
     /// A lookup found nothing (unknown service, no name for an address).
     #[error("{what}; {hint}")]
     NotFound { what: String, hint: String },

@@ -6,6 +6,9 @@ use std::time::Duration;
 use sockit::addr::{PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
 use sockit::shutdown::StopReason;
+use sockit::transport::tls::{
+    ClientTlsOptions, Fingerprint, ServerTlsOptions, TlsClient, TlsServer,
+};
 use sockit::transport::udp;
 use sockit::transport::{
     self, ConnectOptions, Counters, Events, Input, Mode, Output, ServeOptions, SessionEnd,
@@ -14,7 +17,7 @@ use sockit::transport::{
 use sockit::{Error, Result};
 
 use super::{finish, runtime, seconds, signal_trigger};
-use crate::cli::{CommonArgs, ConnectArgs, ListenArgs};
+use crate::cli::{CommonArgs, ConnectArgs, ConnectTlsArgs, ListenArgs, ListenTlsArgs};
 
 pub fn listen(args: ListenArgs) -> Result<i32> {
     let (host, port) = match args.address.as_slice() {
@@ -42,10 +45,19 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         max_conns: args.max_conns,
         session: session_options(common)?,
         keepalive: keepalive(common)?,
+        tls: None,
     };
     let events = events(common);
     if args.udp {
         return listen_udp(addr, args.echo, &events);
+    }
+    let mut options = options;
+    if args.tls.tls {
+        let server = tls_server(&args.tls, addr)?;
+        if common.verbose {
+            eprintln!("certificate {}", server.fingerprint);
+        }
+        options.tls = Some(Arc::new(server));
     }
     if options.keep_open {
         sockit::sys::raise_open_file_limit();
@@ -96,6 +108,7 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
         family: common.family.family(),
         timeout: wait(common)?,
         keepalive: keepalive(common)?,
+        tls: tls_client(&args.tls, &args.host)?.map(Arc::new),
     };
     let session = session_options(common)?;
     let events = events(common);
@@ -169,6 +182,55 @@ fn keepalive(common: &CommonArgs) -> Result<Option<Duration>> {
         )));
     }
     Ok(Some(after))
+}
+
+/// connect's TLS configuration, when --tls is given.
+fn tls_client(args: &ConnectTlsArgs, host: &str) -> Result<Option<TlsClient>> {
+    if !args.tls {
+        return Ok(None);
+    }
+    if args.insecure {
+        eprintln!(
+            "sockit: warning: --insecure: the server's certificate is not checked; anyone on the path can read and change this session"
+        );
+    }
+    let options = ClientTlsOptions {
+        ca: args.ca.clone(),
+        server_name: args.servername.clone(),
+        alpn: args.alpn.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        pin: args
+            .pin
+            .as_deref()
+            .map(str::parse::<Fingerprint>)
+            .transpose()?,
+        insecure: args.insecure,
+    };
+    TlsClient::new(&options, host).map(Some)
+}
+
+/// listen's TLS configuration: the user's certificate, or one made for the
+/// names a client may use to reach this address.
+fn tls_server(args: &ListenTlsArgs, addr: std::net::SocketAddr) -> Result<TlsServer> {
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    if !addr.ip().is_unspecified() && !names.contains(&addr.ip().to_string()) {
+        names.push(addr.ip().to_string());
+    }
+    if let Ok(host) = sockit::addr::host_name(false) {
+        names.push(host.hostname);
+    }
+    let options = ServerTlsOptions {
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        client_ca: args.client_ca.clone(),
+        alpn: args.alpn.clone(),
+    };
+    TlsServer::new(&options, names)
 }
 
 /// The process's stdin and stdout, as the session's local side.

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use crate::transport::events::TlsDetails;
 use crate::transport::{Event, Events, Summary};
 
 /// A human sentence for each event, or `None` for events not worth a line.
@@ -73,7 +74,41 @@ pub fn describe(event: &Event) -> Option<String> {
             "no peer has sent a datagram yet: stdin waits for the first one, then goes to whoever sent last".into()
         }
         Event::Stopping { signal } => format!("{signal}: stopping"),
+        Event::TlsEstablished(details) => tls_established(details),
+        Event::ClientFailed { peer, reason } => format!("{peer}: {reason}"),
     })
+}
+
+/// The presentation layer's handshake, as the TCP steps are narrated: what
+/// was agreed, the other side's certificate, the verdict.
+fn tls_established(details: &TlsDetails) -> String {
+    let mut text = format!(
+        "tls: {} with {}, {}, ALPN {}, SNI {}, handshake in {:.3} ms",
+        details.version,
+        details.peer,
+        details.cipher,
+        details.alpn.as_deref().unwrap_or("none"),
+        details.server_name.as_deref().unwrap_or("none"),
+        details.elapsed.as_secs_f64() * 1000.0
+    );
+    if let Some(leaf) = details.chain.first() {
+        text.push_str(&format!(
+            "\ncertificate: subject {}, issuer {}, valid {} to {} ({} days left), names {}, {}",
+            leaf.subject,
+            leaf.issuer,
+            leaf.not_before,
+            leaf.not_after,
+            leaf.days_left,
+            if leaf.san.is_empty() {
+                "none".to_string()
+            } else {
+                leaf.san.join(", ")
+            },
+            leaf.sha256
+        ));
+    }
+    text.push_str(&format!("\ntls: {}", details.verdict));
+    text
 }
 
 /// "received 1.2 MB, sent 0 B in 0.35 s".

@@ -23,6 +23,8 @@ pub struct ConnectOptions {
     pub timeout: Option<Duration>,
     /// Turn on TCP keepalive, first probe after this long idle.
     pub keepalive: Option<Duration>,
+    /// Speak TLS over the connection (`--tls`), verified as configured.
+    pub tls: Option<std::sync::Arc<super::tls::TlsClient>>,
 }
 
 /// Connects to `host` port `port`, or explains why no address answered.

@@ -68,8 +68,30 @@ pub enum Event {
     DatagramPeer { local: SocketAddr, peer: SocketAddr },
     /// Stdin has a datagram for "the last peer", but nobody has sent yet.
     AwaitingPeer,
+    /// The TLS handshake completed: the presentation layer is up.
+    TlsEstablished(Box<TlsDetails>),
+    /// A client's session could not start (its TLS handshake failed); a
+    /// keep-open server goes on serving the others.
+    ClientFailed { peer: SocketAddr, reason: String },
     /// SIGINT or SIGTERM arrived; the server stops accepting.
     Stopping { signal: &'static str },
+}
+
+/// What a TLS handshake settled, for `-v`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsDetails {
+    pub peer: SocketAddr,
+    /// "TLSv1.3" or "TLSv1.2".
+    pub version: String,
+    pub cipher: String,
+    pub alpn: Option<String>,
+    /// The name the client asked for (SNI), if any.
+    pub server_name: Option<String>,
+    /// The other side's certificate, leaf first, when it sent one.
+    pub chain: Vec<crate::transport::tls::CertificateInfo>,
+    /// How the other side's certificate was judged.
+    pub verdict: String,
+    pub elapsed: Duration,
 }
 
 /// Where events go: a cheap, cloneable callback shared by every task.

@@ -27,6 +27,7 @@ mod relay;
 pub mod server;
 pub mod session;
 pub mod stream;
+pub mod tls;
 pub mod udp;
 
 pub use bind::{bind_datagram, bind_listener};

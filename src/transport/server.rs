@@ -24,6 +24,7 @@ use super::fanout::Fanout;
 use super::io::{Input, Output, OutputQueue, read_chunks};
 use super::session::{Counters, SessionEnd, SessionOptions, relay, stopped};
 use super::stream::{Stream, set_keepalive};
+use super::tls::TlsServer;
 use crate::error::{Error, Result};
 use crate::shutdown::{StopSignal, StopTrigger};
 
@@ -50,6 +51,8 @@ pub struct ServeOptions {
     pub session: SessionOptions,
     /// Turn on TCP keepalive, first probe after this long idle.
     pub keepalive: Option<Duration>,
+    /// Serve TLS (`--tls`): every client's session starts with a handshake.
+    pub tls: Option<Arc<TlsServer>>,
 }
 
 /// Serves clients of `listener` until done or until `trigger` fires. Our
@@ -144,8 +147,20 @@ async fn accept_loop(
         let (service, active, client_events) =
             (service.clone(), Arc::clone(&active), events.clone());
         let idle = options.session.idle_timeout;
+        let tls = options.tls.clone();
         clients.spawn(async move {
-            service.serve(stream, peer, client_events, idle).await;
+            match tls {
+                None => service.serve(stream, peer, client_events, idle).await,
+                // The handshake runs in the client's task, so a slow or
+                // silent client never holds up the accept loop.
+                Some(tls) => match tls.handshake(stream, peer, &client_events).await {
+                    Ok(stream) => service.serve(stream, peer, client_events, idle).await,
+                    Err(e) => client_events.emit(Event::ClientFailed {
+                        peer,
+                        reason: e.to_string(),
+                    }),
+                },
+            }
             active.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
@@ -196,17 +211,25 @@ async fn serve_one_relay(
     counters.restart();
     events.emit(Event::Accepted { peer, active: 1 });
     prepare(&stream, options, false);
-    let result = relay(
-        stream,
-        peer,
-        input,
-        output,
-        &options.session,
-        &counters,
-        &events,
-        &mut stop,
-    )
-    .await;
+    let session = &options.session;
+    let result = match &options.tls {
+        None => {
+            relay(
+                stream, peer, input, output, session, &counters, &events, &mut stop,
+            )
+            .await
+        }
+        Some(tls) => {
+            let stream = tokio::select! {
+                stream = tls.handshake(stream, peer, &events) => stream?,
+                why = stop.wait() => return Ok(stopped(why, &events)),
+            };
+            relay(
+                stream, peer, input, output, session, &counters, &events, &mut stop,
+            )
+            .await
+        }
+    };
     events.emit(Event::Closed {
         peer,
         summary: counters.summary(),

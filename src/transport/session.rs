@@ -239,10 +239,24 @@ pub async fn connect_and_relay(
     let peer = stream
         .peer_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], port)));
-    let ended = relay(
-        stream, peer, input, output, options, counters, events, &mut stop,
-    )
-    .await;
+    let ended = match &connect_options.tls {
+        None => {
+            relay(
+                stream, peer, input, output, options, counters, events, &mut stop,
+            )
+            .await
+        }
+        Some(tls) => {
+            let stream = tokio::select! {
+                stream = tls.handshake(stream, peer, events) => stream?,
+                why = stop.wait() => return Ok(SessionEnd::Stopped(why)),
+            };
+            relay(
+                stream, peer, input, output, options, counters, events, &mut stop,
+            )
+            .await
+        }
+    };
     events.emit(Event::Closed {
         peer,
         summary: counters.summary(),

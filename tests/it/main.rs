@@ -17,4 +17,5 @@ mod ping;
 mod relay;
 mod scan;
 mod sniff;
+mod tls;
 mod udp;

@@ -1,0 +1,422 @@
+//! The presentation layer: TLS over a TCP connection, through rustls.
+//!
+//! A TLS connection is one more kind of [`Stream`]: once the handshake is
+//! done, relay, echo, chat and fan-out run over it unchanged (through the
+//! async path, since the bytes on the socket are not the bytes of the
+//! session; this kernel has no kTLS). This module builds the client and
+//! server configurations from the user's files and choices, runs the
+//! handshake with a time limit, reports what it settled ([`TlsDetails`]),
+//! and wraps the result in a [`TlsSession`] that keeps sockit's half-close
+//! rules.
+
+mod certificate;
+pub mod verify;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+pub use certificate::{CertificateInfo, Fingerprint, rfc3339, self_signed};
+
+use super::events::{Event, Events, TlsDetails};
+use super::stream::Stream;
+use crate::error::{Error, Result};
+use verify::{Policy, Verifier, explain};
+
+/// How long a handshake may take before the connection is dropped: a client
+/// that connects and says nothing must not hold a server's task forever.
+pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// What `connect --tls` trusts and offers.
+#[derive(Debug, Clone, Default)]
+pub struct ClientTlsOptions {
+    /// PEM roots to trust instead of the system's.
+    pub ca: Option<PathBuf>,
+    /// The name sent (SNI) and checked, instead of the host connected to.
+    pub server_name: Option<String>,
+    pub alpn: Vec<String>,
+    /// A client certificate and its key, for servers that ask for one.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Accept exactly this certificate, whoever signed it.
+    pub pin: Option<Fingerprint>,
+    /// Accept any certificate.
+    pub insecure: bool,
+}
+
+/// A client configuration ready for handshakes with one host.
+pub struct TlsClient {
+    connector: TlsConnector,
+    name: ServerName<'static>,
+    verdict: &'static str,
+}
+
+impl std::fmt::Debug for TlsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TlsClient({:?})", self.name)
+    }
+}
+
+impl TlsClient {
+    /// Reads the files `options` names and prepares handshakes with `host`.
+    pub fn new(options: &ClientTlsOptions, host: &str) -> Result<TlsClient> {
+        let provider = provider();
+        let policy = if let Some(pin) = options.pin {
+            Policy::Pin(pin)
+        } else if options.insecure {
+            Policy::Insecure
+        } else {
+            let roots = match &options.ca {
+                Some(path) => roots_from(path)?,
+                None => system_roots()?,
+            };
+            let verifier =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                    .build()
+                    .map_err(|e| Error::Usage(format!("TLS roots: {e}")))?;
+            Policy::Roots(verifier)
+        };
+        let verdict = match policy {
+            Policy::Roots(_) => "verified (trusted issuer, name matches)",
+            Policy::Pin(_) => "verified (pinned certificate)",
+            Policy::Insecure => "NOT verified (--insecure)",
+        };
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Usage(format!("TLS: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verifier { policy, provider }));
+        let mut config = match (&options.cert, &options.key) {
+            (Some(cert), Some(key)) => builder
+                .with_client_auth_cert(certificates_from(cert)?, key_from(key)?)
+                .map_err(|e| tls_file(cert, e))?,
+            (None, None) => builder.with_no_client_auth(),
+            _ => {
+                return Err(Error::Usage(
+                    "--cert and --key go together: give both".into(),
+                ));
+            }
+        };
+        config.alpn_protocols = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        let name = options.server_name.as_deref().unwrap_or(host);
+        let name = ServerName::try_from(name.to_string()).map_err(|_| {
+            Error::Usage(format!(
+                "{name:?} is not a valid TLS server name: give --servername NAME"
+            ))
+        })?;
+        Ok(TlsClient {
+            connector: TlsConnector::from(Arc::new(config)),
+            name,
+            verdict,
+        })
+    }
+
+    /// The client's half of the handshake over `tcp`. No byte of the
+    /// session is sent before the server has been verified.
+    pub async fn handshake(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        events: &Events,
+    ) -> Result<TlsSession<tokio_rustls::client::TlsStream<TcpStream>>> {
+        let started = Instant::now();
+        let connecting = self.connector.connect(self.name.clone(), tcp);
+        let stream = limit(connecting, peer).await?;
+        let (_, connection) = stream.get_ref();
+        let sni = match &self.name {
+            ServerName::DnsName(name) => Some(name.as_ref().to_string()),
+            _ => None,
+        };
+        let details = details(connection, peer, sni, self.verdict, started);
+        events.emit(Event::TlsEstablished(Box::new(details)));
+        Ok(TlsSession::new(stream))
+    }
+}
+
+/// What `listen --tls` serves and requires.
+#[derive(Debug, Clone, Default)]
+pub struct ServerTlsOptions {
+    /// The certificate chain and key to serve; without them, a self-signed
+    /// certificate is made for `names`.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Require client certificates signed by these roots (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+    pub alpn: Vec<String>,
+}
+
+/// A server configuration, and the fingerprint of the certificate it serves.
+pub struct TlsServer {
+    acceptor: TlsAcceptor,
+    pub fingerprint: Fingerprint,
+    verdict: &'static str,
+}
+
+impl std::fmt::Debug for TlsServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TlsServer({})", self.fingerprint)
+    }
+}
+
+impl TlsServer {
+    /// Reads the files `options` names, or makes a certificate for `names`.
+    pub fn new(options: &ServerTlsOptions, names: Vec<String>) -> Result<TlsServer> {
+        let provider = provider();
+        let (chain, key) = match (&options.cert, &options.key) {
+            (Some(cert), Some(key)) => (certificates_from(cert)?, key_from(key)?),
+            (None, None) => {
+                let (cert, key) = self_signed(names)?;
+                (vec![cert], key)
+            }
+            _ => {
+                return Err(Error::Usage(
+                    "--cert and --key go together: give both".into(),
+                ));
+            }
+        };
+        let fingerprint = Fingerprint::of(&chain[0]);
+        let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Usage(format!("TLS: {e}")))?;
+        let (builder, verdict) = match &options.client_ca {
+            Some(path) => {
+                let roots = Arc::new(roots_from(path)?);
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(|e| tls_file(path, e))?;
+                let verdict = "client certificate verified (--client-ca)";
+                (builder.with_client_cert_verifier(verifier), verdict)
+            }
+            None => (
+                builder.with_no_client_auth(),
+                "no client certificate asked for",
+            ),
+        };
+        let key_path = options
+            .key
+            .as_deref()
+            .unwrap_or(Path::new("the generated key"));
+        let mut config = builder
+            .with_single_cert(chain, key)
+            .map_err(|e| tls_file(key_path, e))?;
+        config.alpn_protocols = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        Ok(TlsServer {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            fingerprint,
+            verdict,
+        })
+    }
+
+    /// The server's half of the handshake with a client that just connected.
+    pub async fn handshake(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        events: &Events,
+    ) -> Result<TlsSession<tokio_rustls::server::TlsStream<TcpStream>>> {
+        let started = Instant::now();
+        let stream = limit(self.acceptor.accept(tcp), peer).await?;
+        let (_, connection) = stream.get_ref();
+        let sni = connection.server_name().map(str::to_string);
+        let details = details(connection, peer, sni, self.verdict, started);
+        events.emit(Event::TlsEstablished(Box::new(details)));
+        Ok(TlsSession::new(stream))
+    }
+}
+
+/// Runs a handshake under [`HANDSHAKE_LIMIT`], explaining a failure.
+async fn limit<S>(handshake: impl Future<Output = io::Result<S>>, peer: SocketAddr) -> Result<S> {
+    let failed = |reason: String| Error::Tls {
+        peer: peer.to_string(),
+        reason,
+    };
+    match tokio::time::timeout(HANDSHAKE_LIMIT, handshake).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(failed(describe(&e))),
+        Err(_) => Err(failed(format!(
+            "no handshake within {} s: is the other side speaking TLS?",
+            HANDSHAKE_LIMIT.as_secs()
+        ))),
+    }
+}
+
+/// A handshake's I/O error: rustls's own reason when there is one.
+fn describe(e: &io::Error) -> String {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(tls) => explain(tls),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => {
+            "the other side closed during the handshake (a plaintext server, or it refused our certificate or name)".into()
+        }
+        None => e.to_string(),
+    }
+}
+
+fn details<D>(
+    connection: &rustls::ConnectionCommon<D>,
+    peer: SocketAddr,
+    server_name: Option<String>,
+    verdict: &str,
+    started: Instant,
+) -> TlsDetails {
+    let version = match connection.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+        other => format!("{other:?}"),
+    };
+    let cipher = connection
+        .negotiated_cipher_suite()
+        .map(|suite| format!("{:?}", suite.suite()))
+        .unwrap_or_default();
+    let alpn = connection
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    let chain = connection
+        .peer_certificates()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|der| CertificateInfo::parse(der))
+        .collect();
+    TlsDetails {
+        peer,
+        version,
+        cipher,
+        alpn,
+        server_name,
+        chain,
+        verdict: verdict.to_string(),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn tls_file(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::TlsFile {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn certificates_from(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| tls_file(path, format!("cannot read PEM certificates ({e})")))?;
+    if certs.is_empty() {
+        return Err(tls_file(
+            path,
+            "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+        ));
+    }
+    Ok(certs)
+}
+
+fn key_from(path: &Path) -> Result<PrivateKeyDer<'static>> {
+    PrivateKeyDer::from_pem_file(path)
+        .map_err(|e| tls_file(path, format!("holds no PEM private key ({e})")))
+}
+
+fn roots_from(path: &Path) -> Result<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    for cert in certificates_from(path)? {
+        roots
+            .add(cert)
+            .map_err(|e| tls_file(path, format!("not a usable CA certificate ({e})")))?;
+    }
+    Ok(roots)
+}
+
+/// The system's trusted roots (Debian: /etc/ssl/certs from ca-certificates).
+fn system_roots() -> Result<RootCertStore> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err(Error::Usage(
+            "this machine has no trusted CA certificates: apt-get install ca-certificates, or give --ca FILE or --pin"
+                .into(),
+        ));
+    }
+    Ok(roots)
+}
+
+/// A TLS stream with sockit's end-of-session rules.
+///
+/// Our half-close sends close_notify and then FIN (tokio-rustls's shutdown
+/// does both). The peer's close_notify is end of file. A peer that closes
+/// the TCP connection without close_notify after sending data may have been
+/// cut off by an attacker or a crash, so that is an error (as curl reports
+/// it); a bare FIN before any data (`ncat --ssl --recv-only`) is read as
+/// the peer's half-close.
+pub struct TlsSession<S> {
+    inner: S,
+    received_any: bool,
+}
+
+impl<S> TlsSession<S> {
+    fn new(inner: S) -> Self {
+        TlsSession {
+            inner,
+            received_any: false,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for TlsSession<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match std::task::ready!(Pin::new(&mut self.inner).poll_read(cx, buf)) {
+            Ok(()) => {
+                self.received_any |= buf.filled().len() > before;
+                Poll::Ready(Ok(()))
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && !self.received_any => {
+                Poll::Ready(Ok(()))
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "it closed without TLS close_notify after sending data: what arrived may be cut short",
+            ))),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for TlsSession<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for TlsSession<S> {}

@@ -1,0 +1,496 @@
+//! TLS, the presentation layer: a CA made in the test, certificates from
+//! it (good, expired, for another name, a client's), sockit on both ends and
+//! the usual peers (openssl s_server/s_client, curl, Python's ssl).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+use crate::helpers::*;
+
+/// A test CA and the PEM files it signed, in a temporary directory.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "sockit test CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let now = time::OffsetDateTime::now_utc();
+        let day = time::Duration::days(1);
+        let leaf =
+            |name: &str, sans: &[&str], from: time::OffsetDateTime, to: time::OffsetDateTime| {
+                let key = KeyPair::generate().unwrap();
+                let mut params =
+                    CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                        .unwrap();
+                params.distinguished_name.push(DnType::CommonName, name);
+                params.not_before = from;
+                params.not_after = to;
+                let cert = params.signed_by(&key, &issuer).unwrap();
+                std::fs::write(dir.path().join(format!("{name}.pem")), cert.pem()).unwrap();
+                std::fs::write(dir.path().join(format!("{name}.key")), key.serialize_pem())
+                    .unwrap();
+            };
+        leaf(
+            "server",
+            &["localhost", "127.0.0.1"],
+            now - day,
+            now + 30 * day,
+        );
+        leaf(
+            "expired",
+            &["localhost", "127.0.0.1"],
+            now - 60 * day,
+            now - 30 * day,
+        );
+        leaf(
+            "elsewhere",
+            &["example.org", "www.example.org"],
+            now - day,
+            now + 30 * day,
+        );
+        leaf("client", &["sockit client"], now - day, now + 30 * day);
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+
+    /// `--cert NAME.pem --key NAME.key`.
+    fn identity(&self, name: &str) -> Vec<String> {
+        vec![
+            "--cert".into(),
+            self.path(&format!("{name}.pem")),
+            "--key".into(),
+            self.path(&format!("{name}.key")),
+        ]
+    }
+}
+
+/// Waits (at most 5 s) until something listens on TCP `port` here.
+fn wait_tcp_listening(port: u16) {
+    for _ in 0..250 {
+        let out = Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output()
+            .unwrap();
+        if !out.stdout.is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("nothing listens on TCP port {port}");
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// `sockit listen -v --tls ARGS 0`, stdin `input`, stdout to a file.
+fn tls_listener(args: &[&str], input: Stdio, copy: &Path) -> Listener {
+    let mut all = vec!["--tls"];
+    all.extend_from_slice(args);
+    all.push("0");
+    Listener::start(&all, input, file_stdout(copy))
+}
+
+/// `sockit connect --tls ARGS localhost PORT` with `input`.
+fn tls_connect(
+    args: &[&str],
+    port: &str,
+    input: &[u8],
+) -> (std::process::ExitStatus, Vec<u8>, String) {
+    let mut cmd = sockit();
+    cmd.args(["connect", "--tls"])
+        .args(args)
+        .args(["localhost", port]);
+    run_with_input(&mut cmd, input, 30)
+}
+
+#[test]
+fn verified_session_both_ways_with_a_ca() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let reply = write_payload(dir.path(), "reply", 100_000, 3);
+    let copy = dir.path().join("copy");
+    let mut listener = tls_listener(&strs(&pki.identity("server")), file_stdin(&reply), &copy);
+    let (status, out, err) = tls_connect(
+        &["--ca", &pki.path("ca.pem")],
+        &listener.port(),
+        b"hello over TLS\n",
+    );
+    assert!(status.success(), "{err}");
+    assert_eq!(sha256(&out), sha256_file(&reply));
+    assert!(listener.wait(20).success(), "{}", listener.stderr());
+    assert_eq!(std::fs::read(&copy).unwrap(), b"hello over TLS\n");
+}
+
+#[test]
+fn every_refusal_is_one_line_exit_1_and_nothing_sent() {
+    let pki = Pki::new();
+    let ca = pki.path("ca.pem");
+    let cases: Vec<(Vec<String>, Vec<&str>, &str)> = vec![
+        (pki.identity("expired"), vec!["--ca", &ca], "expired on 20"),
+        (
+            pki.identity("elsewhere"),
+            vec!["--ca", &ca],
+            "valid for example.org, www.example.org",
+        ),
+        (
+            pki.identity("server"),
+            vec![],
+            "self-signed or signed by an issuer this machine does not trust",
+        ),
+        (
+            pki.identity("server"),
+            vec![
+                "--pin",
+                "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            ],
+            "not the pinned sha256:0000",
+        ),
+    ];
+    for (identity, client_args, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy");
+        let listener = tls_listener(&strs(&identity), Stdio::null(), &copy);
+        let (status, out, err) = tls_connect(&client_args, &listener.port(), b"secret request\n");
+        assert_eq!(status.code(), Some(1), "{needle}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            err.starts_with("sockit: TLS with ") && err.contains(needle),
+            "{needle}: {err}"
+        );
+        assert!(out.is_empty());
+        drop(listener);
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            b"",
+            "{needle}: bytes reached the server"
+        );
+    }
+}
+
+#[test]
+fn a_pinned_self_signed_listener_and_the_pin_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    let mut listener = tls_listener(&[], Stdio::null(), &copy);
+    let pin = listener
+        .wait_for("certificate sha256:", 10)
+        .lines()
+        .find_map(|l| l.strip_prefix("certificate "))
+        .unwrap()
+        .to_string();
+    assert_eq!(pin.len(), "sha256:".len() + 64, "{pin}");
+    let (status, _, err) = tls_connect(&["--pin", &pin], &listener.port(), b"pinned\n");
+    assert!(status.success(), "{err}");
+    assert!(listener.wait(20).success());
+    assert_eq!(std::fs::read(&copy).unwrap(), b"pinned\n");
+}
+
+#[test]
+fn insecure_warns_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tls_listener(&[], Stdio::null(), &dir.path().join("copy"));
+    let (status, _, err) = tls_connect(&["--insecure"], &listener.port(), b"x");
+    assert!(status.success(), "{err}");
+    assert!(err.contains("warning: --insecure"), "{err}");
+}
+
+#[test]
+fn mutual_tls_accepts_a_signed_client_and_refuses_an_anonymous_one() {
+    let pki = Pki::new();
+    let ca = pki.path("ca.pem");
+    let mut server_args = pki.identity("server");
+    server_args.extend(["--client-ca".to_string(), ca.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+
+    let mut listener = tls_listener(&strs(&server_args), Stdio::null(), &copy);
+    let mut client_args = vec!["--ca".to_string(), ca.clone()];
+    client_args.extend(pki.identity("client"));
+    let (status, _, err) = tls_connect(
+        &strs(&client_args),
+        &listener.port(),
+        b"with a certificate\n",
+    );
+    assert!(status.success(), "{err}");
+    assert!(listener.wait(20).success(), "{}", listener.stderr());
+    assert!(listener.stderr().contains("client certificate verified"));
+    assert_eq!(std::fs::read(&copy).unwrap(), b"with a certificate\n");
+
+    let mut listener = tls_listener(&strs(&server_args), Stdio::null(), &copy);
+    let (status, _, err) = tls_connect(&["--ca", &ca], &listener.port(), b"anonymous\n");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert_eq!(listener.wait(20).code(), Some(1), "{}", listener.stderr());
+    assert!(
+        listener.stderr().contains("TLS with"),
+        "{}",
+        listener.stderr()
+    );
+}
+
+#[test]
+fn openssl_s_client_talks_to_sockit_listen() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    let reply = write_payload(dir.path(), "reply", 5000, 4);
+    let mut listener = tls_listener(&strs(&pki.identity("server")), file_stdin(&reply), &copy);
+    let mut client = Command::new("openssl");
+    client.args([
+        "s_client",
+        "-quiet",
+        "-verify_return_error",
+        "-CAfile",
+        &pki.path("ca.pem"),
+    ]);
+    client.args([
+        "-connect",
+        &format!("localhost:{}", listener.port()),
+        "-servername",
+        "localhost",
+    ]);
+    let (status, out, err) = run_with_input(&mut client, b"from openssl\n", 30);
+    assert!(status.success(), "{err}");
+    assert_eq!(sha256(&out), sha256_file(&reply));
+    assert!(listener.wait(20).success(), "{}", listener.stderr());
+    assert_eq!(std::fs::read(&copy).unwrap(), b"from openssl\n");
+}
+
+#[test]
+fn sockit_connect_talks_to_openssl_s_server() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let port = free_port("127.0.0.1");
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-naccept",
+            "1",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "-cert",
+            &pki.path("server.pem"),
+            "-key",
+            &pki.path("server.key"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut to_server = server.stdin.take().unwrap();
+    let mut from_server = server.stdout.take().unwrap();
+    // Not a probe connection: s_server would spend its one accept on it.
+    wait_tcp_listening(port);
+    let reader = std::thread::spawn(move || {
+        let mut got = vec![0u8; 14];
+        from_server.read_exact(&mut got).map(|_| got)
+    });
+    let mut cmd = sockit();
+    cmd.args([
+        "connect",
+        "--tls",
+        "--ca",
+        &pki.path("ca.pem"),
+        "localhost",
+        &port.to_string(),
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Our stdin stays open until the reply is in: s_server ends the whole
+    // session when it receives our close_notify.
+    let mut to_sockit = child.stdin.take().unwrap();
+    to_sockit.write_all(b"to s_server!\n\n").unwrap();
+    let got = reader.join().unwrap();
+    to_server.write_all(b"from s_server\n").unwrap();
+    to_server.flush().unwrap();
+    let mut out = vec![0u8; 14];
+    child.stdout.take().unwrap().read_exact(&mut out).unwrap();
+    drop(to_sockit);
+    drop(to_server);
+    let status = wait_child(&mut child, 20);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(got.unwrap(), b"to s_server!\n\n");
+    assert_eq!(out, b"from s_server\n");
+    assert!(status.success() || status.code() == Some(1), "{status:?}");
+}
+
+#[test]
+fn curl_fetches_a_canned_response_from_listen_tls() {
+    require("curl", "curl");
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let body = "hello from the presentation layer\n";
+    let response = dir.path().join("response");
+    std::fs::write(
+        &response,
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .unwrap();
+    let copy = dir.path().join("request");
+    let mut listener = tls_listener(&strs(&pki.identity("server")), file_stdin(&response), &copy);
+    let url = format!("https://localhost:{}/", listener.port());
+    let (status, out, err) = run(
+        Command::new("curl").args(["-sS", "--cacert", &pki.path("ca.pem"), &url]),
+        30,
+    );
+    assert!(status.success(), "{err}");
+    assert_eq!(String::from_utf8(out).unwrap(), body);
+    assert!(listener.wait(20).success(), "{}", listener.stderr());
+    assert!(
+        std::fs::read_to_string(&copy)
+            .unwrap()
+            .starts_with("GET / HTTP/1.1\r\n")
+    );
+}
+
+#[test]
+fn forty_eight_mebibytes_each_way_arrive_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = write_payload(dir.path(), "up", 48 << 20, 5);
+    let down = write_payload(dir.path(), "down", 48 << 20, 6);
+    let copy = dir.path().join("copy");
+    let received = dir.path().join("received");
+    let mut listener = tls_listener(&[], file_stdin(&down), &copy);
+    let pin = listener
+        .wait_for("certificate sha256:", 10)
+        .lines()
+        .find_map(|l| l.strip_prefix("certificate "))
+        .unwrap()
+        .to_string();
+    let mut connect = sockit()
+        .args([
+            "connect",
+            "--tls",
+            "--pin",
+            &pin,
+            "localhost",
+            &listener.port(),
+        ])
+        .stdin(file_stdin(&up))
+        .stdout(file_stdout(&received))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_child(&mut connect, 120).success());
+    assert!(listener.wait(60).success(), "{}", listener.stderr());
+    assert_eq!(sha256_file(&copy), sha256_file(&up));
+    assert_eq!(sha256_file(&received), sha256_file(&down));
+}
+
+/// 20 Python TLS clients echo their own bytes through `listen -k --echo
+/// --tls` while a plaintext client knocks: it is refused with one line and
+/// the others are served.
+#[test]
+fn twenty_tls_echo_clients_and_a_plaintext_intruder() {
+    let listener = Listener::start(
+        &["-k", "--echo", "--tls", "0"],
+        Stdio::null(),
+        Stdio::null(),
+    );
+    let script = r#"
+import hashlib, os, socket, ssl, sys, threading
+port = int(sys.argv[1])
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+failures = []
+def client(i):
+    try:
+        # Small enough to sit in the socket buffers whole: an SSLSocket
+        # must not be read and written from two threads at once.
+        data = os.urandom(50_000 + i)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(data)
+                got = b""
+                while len(got) < len(data):
+                    chunk = tls.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
+                    failures.append(f"client {i}: {len(got)} of {len(data)} bytes")
+    except Exception as e:
+        failures.append(f"client {i}: {e!r}")
+threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+for t in threads: t.start()
+with socket.create_connection(("127.0.0.1", port), timeout=30) as plain:
+    plain.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    plain.recv(100)
+for t in threads: t.join()
+print("\n".join(failures) or "ok")
+"#;
+    let (status, out, err) = run(
+        Command::new("python3").args(["-c", script, &listener.port()]),
+        120,
+    );
+    assert!(status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out).trim(), "ok");
+    let log = listener.wait_for("does not speak TLS", 10);
+    let intruder_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("does not speak TLS"))
+        .collect();
+    assert_eq!(intruder_lines.len(), 1, "{log}");
+}
+
+#[test]
+fn tls_flags_need_tls_and_pins_must_be_sha256() {
+    for (args, needle) in [
+        (vec!["connect", "--ca", "x", "localhost", "1"], "--tls"),
+        (
+            vec!["connect", "--tls", "--pin", "md5:00", "localhost", "1"],
+            "sha256:",
+        ),
+        (vec!["connect", "--tls", "-u", "localhost", "1"], "--udp"),
+        (vec!["listen", "--cert", "x", "--key", "y", "0"], "--tls"),
+    ] {
+        let (status, _, err) = run(sockit().args(&args), 10);
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+    let missing = PathBuf::from("/nonexistent/cert.pem");
+    let (status, _, err) = run(
+        sockit().args([
+            "listen",
+            "--tls",
+            "--cert",
+            missing.to_str().unwrap(),
+            "--key",
+            "/nonexistent/k",
+            "0",
+        ]),
+        10,
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("/nonexistent/cert.pem"), "{err}");
+}
