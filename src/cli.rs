@@ -61,6 +61,37 @@ pub enum Command {
     ///
     /// Examples: `sockit sniff -i lo --port 9000`, `sockit sniff -r file.pcap --layers`.
     Sniff(SniffArgs),
+    /// Check a TLS server: handshake only, then the version, cipher, ALPN,
+    /// every certificate it sent and whether it is trusted, and why not.
+    ///
+    /// Example: `sockit tls example.org`. Exit status: 0 verified, 1 not
+    /// (with the reason) or no handshake, 2 usage errors.
+    Tls(TlsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// The server's name or address.
+    pub host: String,
+    /// The server's port.
+    #[arg(default_value = "443")]
+    pub port: String,
+    /// Trust the CA certificates in FILE (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// The name to send (SNI) and to check the certificate against, instead of HOST.
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
+    /// Ask for this application protocol (ALPN); repeatable.
+    #[arg(long, value_name = "PROTO")]
+    pub alpn: Vec<String>,
+    /// Give up connecting after SECS.
+    #[arg(short = 'w', long = "wait", value_name = "SECS", default_value = "10")]
+    pub wait: f64,
+    #[command(flatten)]
+    pub family: FamilyArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 // netcat's -4 and -6, shared by every command that resolves a host. (A plain

@@ -71,6 +71,7 @@ fn run(cli: Cli) -> Result<i32> {
         }),
         Command::Scan(args) => commands::reachability::scan(args),
         Command::Sniff(args) => commands::sniff::sniff(args),
+        Command::Tls(args) => commands::transport::tls(args),
     }
 }
 

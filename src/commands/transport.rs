@@ -6,6 +6,7 @@ use std::time::Duration;
 use sockit::addr::{PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
 use sockit::shutdown::StopReason;
+use sockit::tools::tls_check;
 use sockit::transport::tls::{
     ClientTlsOptions, Fingerprint, ServerTlsOptions, TlsClient, TlsServer,
 };
@@ -17,7 +18,7 @@ use sockit::transport::{
 use sockit::{Error, Result};
 
 use super::{finish, runtime, seconds, signal_trigger};
-use crate::cli::{CommonArgs, ConnectArgs, ConnectTlsArgs, ListenArgs, ListenTlsArgs};
+use crate::cli::{CommonArgs, ConnectArgs, ConnectTlsArgs, ListenArgs, ListenTlsArgs, TlsArgs};
 
 pub fn listen(args: ListenArgs) -> Result<i32> {
     let (host, port) = match args.address.as_slice() {
@@ -182,6 +183,34 @@ fn keepalive(common: &CommonArgs) -> Result<Option<Duration>> {
         )));
     }
     Ok(Some(after))
+}
+
+/// `sockit tls`: one check, its report, 0 when verified.
+pub fn tls(args: TlsArgs) -> Result<i32> {
+    let port = parse_port(&args.port, PortUse::Connect)?;
+    let connect_options = ConnectOptions {
+        family: args.family.family(),
+        timeout: Some(seconds("-w", args.wait, false)?),
+        ..ConnectOptions::default()
+    };
+    let tls_options = ClientTlsOptions {
+        ca: args.ca.clone(),
+        server_name: args.servername.clone(),
+        alpn: args.alpn.clone(),
+        ..ClientTlsOptions::default()
+    };
+    let runtime = runtime()?;
+    let report = runtime.block_on(tls_check::check(
+        &args.host,
+        port,
+        &connect_options,
+        &tls_options,
+        &Events::none(),
+    ));
+    finish(runtime, None);
+    let report = report?;
+    print!("{}", sockit::output::tls::render(&report, args.output.json));
+    Ok(if report.verified { 0 } else { 1 })
 }
 
 /// connect's TLS configuration, when --tls is given.

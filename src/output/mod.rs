@@ -7,3 +7,4 @@ pub mod progress;
 pub mod report;
 pub mod scan;
 pub mod sniff;
+pub mod tls;

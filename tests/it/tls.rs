@@ -494,3 +494,78 @@ fn tls_flags_need_tls_and_pins_must_be_sha256() {
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("/nonexistent/cert.pem"), "{err}");
 }
+
+/// `sockit tls`: the report and the verdict, against a server verified by
+/// the test CA and one serving an expired certificate; its JSON records
+/// match the README's table.
+#[test]
+fn tls_check_reports_the_chain_and_the_verdict() {
+    use crate::json_records::{check, type_name};
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let good = Listener::start(
+        &[
+            "-k",
+            "--tls",
+            "--cert",
+            &pki.path("server.pem"),
+            "--key",
+            &pki.path("server.key"),
+            "0",
+        ],
+        Stdio::null(),
+        file_stdout(&dir.path().join("good")),
+    );
+    let expired = Listener::start(
+        &[
+            "-k",
+            "--tls",
+            "--cert",
+            &pki.path("expired.pem"),
+            "--key",
+            &pki.path("expired.key"),
+            "0",
+        ],
+        Stdio::null(),
+        file_stdout(&dir.path().join("expired")),
+    );
+    let ca = pki.path("ca.pem");
+    let (status, out, err) = run(
+        sockit().args(["tls", "--ca", &ca, "localhost", &good.port()]),
+        30,
+    );
+    assert_eq!(status.code(), Some(0), "{err}");
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("TLSv1.3") && text.contains("names     localhost, 127.0.0.1"),
+        "{text}"
+    );
+    assert!(text.ends_with("verified\n"), "{text}");
+
+    let (status, out, _) = run(
+        sockit().args(["tls", "--json", "--ca", &ca, "localhost", &expired.port()]),
+        30,
+    );
+    assert_eq!(status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["verified"], false);
+    assert_eq!(report["version"], "TLSv1.3");
+    assert!(
+        report["error"].as_str().unwrap().contains("expired on"),
+        "{report}"
+    );
+    assert!(
+        report["chain"][0]["days_left"].as_i64().unwrap() < 0,
+        "{report}"
+    );
+    check(
+        "tls",
+        type_name::<sockit::tools::tls_check::TlsReport>(),
+        std::slice::from_ref(&report),
+    );
+    check(
+        "tls certificate",
+        type_name::<sockit::transport::tls::CertificateInfo>(),
+        report["chain"].as_array().unwrap(),
+    );
+}

@@ -78,6 +78,24 @@ impl std::fmt::Debug for TlsClient {
 impl TlsClient {
     /// Reads the files `options` names and prepares handshakes with `host`.
     pub fn new(options: &ClientTlsOptions, host: &str) -> Result<TlsClient> {
+        TlsClient::build(options, host, None)
+    }
+
+    /// A client for checking a server (`sockit tls`): a certificate that
+    /// fails verification is judged, the reason kept in the returned cell,
+    /// and the handshake finishes so the whole chain can be shown. Never
+    /// send session data over such a client's connections.
+    pub fn checker(options: &ClientTlsOptions, host: &str) -> Result<(TlsClient, Verdict)> {
+        let verdict = Verdict::default();
+        let client = TlsClient::build(options, host, Some(Arc::clone(&verdict.0)))?;
+        Ok((client, verdict))
+    }
+
+    fn build(
+        options: &ClientTlsOptions,
+        host: &str,
+        record: Option<Arc<std::sync::Mutex<Option<String>>>>,
+    ) -> Result<TlsClient> {
         let provider = provider();
         let policy = if let Some(pin) = options.pin {
             Policy::Pin(pin)
@@ -103,7 +121,11 @@ impl TlsClient {
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Usage(format!("TLS: {e}")))?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Verifier { policy, provider }));
+            .with_custom_certificate_verifier(Arc::new(Verifier {
+                policy,
+                provider,
+                record,
+            }));
         let mut config = match (&options.cert, &options.key) {
             (Some(cert), Some(key)) => builder
                 .with_client_auth_cert(certificates_from(cert)?, key_from(key)?)
@@ -137,6 +159,20 @@ impl TlsClient {
         peer: SocketAddr,
         events: &Events,
     ) -> Result<TlsSession<tokio_rustls::client::TlsStream<TcpStream>>> {
+        let (stream, details) = self.handshake_details(tcp, peer).await?;
+        events.emit(Event::TlsEstablished(Box::new(details)));
+        Ok(stream)
+    }
+
+    /// The handshake, and what it settled.
+    pub async fn handshake_details(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+    ) -> Result<(
+        TlsSession<tokio_rustls::client::TlsStream<TcpStream>>,
+        TlsDetails,
+    )> {
         let started = Instant::now();
         let connecting = self.connector.connect(self.name.clone(), tcp);
         let stream = limit(connecting, peer).await?;
@@ -146,8 +182,19 @@ impl TlsClient {
             _ => None,
         };
         let details = details(connection, peer, sni, self.verdict, started);
-        events.emit(Event::TlsEstablished(Box::new(details)));
-        Ok(TlsSession::new(stream))
+        Ok((TlsSession::new(stream), details))
+    }
+}
+
+/// Where a checking client ([`TlsClient::checker`]) leaves the reason its
+/// server's certificate failed verification; empty when it passed.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict(Arc<std::sync::Mutex<Option<String>>>);
+
+impl Verdict {
+    /// The reason verification failed, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.0.lock().unwrap().clone()
     }
 }
 
