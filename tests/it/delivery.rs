@@ -181,6 +181,45 @@ fn keep_open_listen_delivers_each_line_at_once() {
     listen_delivers_at_once(Sink::Terminal, &["-k"]);
 }
 
+/// Over TLS (the portable path: a reading thread for connect's stdin, an
+/// async writer for listen's stdout): a line typed into `connect --tls`
+/// reaches the reader of `listen --tls`'s stdout before the next is typed.
+#[test]
+fn tls_delivers_each_line_at_once() {
+    let mut listener = Listener::start(&["--tls", "0"], Stdio::piped(), Stdio::piped());
+    let held = held_stdin(&mut listener.child);
+    let reader = watch(&mut listener.child, None, None);
+    let pin = listener
+        .wait_for("certificate sha256:", 10)
+        .lines()
+        .find_map(|l| l.strip_prefix("certificate "))
+        .unwrap()
+        .to_string();
+    let mut connect = sockit()
+        .args([
+            "connect",
+            "--tls",
+            "--pin",
+            &pin,
+            "localhost",
+            &listener.port(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut typing = held_stdin(&mut connect);
+    typing.write_all(b"first line\n").unwrap();
+    let alone = reader.saw("first line", PATIENCE);
+    typing.write_all(b"second line\n").unwrap();
+    assert!(reader.saw("second line", PATIENCE));
+    drop(typing);
+    drop(held); // the listener's FIN too, so both ends finish
+    assert!(wait_child(&mut connect, 10).success());
+    assert!(alone, "the first line waited for the second");
+}
+
 /// `sh -c 'exec sockit ARGS... REDIRECTION'`: sockit started with a
 /// descriptor closed, as cron and some daemons start programs.
 fn with_closed(redirection: &str) -> Command {

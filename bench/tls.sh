@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# TLS relay throughput over loopback: SIZE bytes from a file in /dev/shm
+# through `X connect` (TLS client) to `X listen > /dev/null` (TLS server),
+# for sockit, socat OPENSSL (default buffer and -b131072), ncat --ssl and the
+# openssl s_client/s_server pair, in one run. Median of RUNS, GB/s and the
+# ratio to sockit. All use one self-signed certificate (RSA 2048) made here;
+# the clients skip chain verification (sockit pins the certificate), so the
+# figures are the handshake plus bulk encryption.
+#
+#   bench/tls.sh                   # SIZE_MB=1024 RUNS=3
+#   SIZE_MB=256 RUNS=1 bench/tls.sh
+#
+# Needs: socat, ncat, openssl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MB=${SIZE_MB:-1024}
+RUNS=${RUNS:-3}
+cargo build --release --quiet --bin sockit
+SOCKIT=$PWD/target/release/sockit
+WORK=$(mktemp -d /dev/shm/sockit-tls-XXXX)
+trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
+FILE=$WORK/data
+head -c "$((SIZE_MB << 20))" /dev/urandom > "$FILE"
+BYTES=$((SIZE_MB << 20))
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/both.pem"
+PIN=sha256:$(openssl x509 -in "$WORK/cert.pem" -outform der | sha256sum | cut -d' ' -f1)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_listen() {
+  for _ in $(seq 300); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.01; done
+  echo "nothing listens on $1" >&2; return 1
+}
+
+receiver() {
+  case $1 in
+    sockit) echo "$SOCKIT listen --tls --cert $WORK/cert.pem --key $WORK/key.pem 127.0.0.1 PORT" ;;
+    socat) echo "socat -u OPENSSL-LISTEN:PORT,bind=127.0.0.1,reuseaddr,cert=$WORK/both.pem,verify=0 STDOUT" ;;
+    socat-b128k) echo "socat -b131072 -u OPENSSL-LISTEN:PORT,bind=127.0.0.1,reuseaddr,cert=$WORK/both.pem,verify=0 STDOUT" ;;
+    ncat) echo "ncat --ssl --ssl-cert $WORK/cert.pem --ssl-key $WORK/key.pem -l --recv-only 127.0.0.1 PORT" ;;
+    openssl) echo "openssl s_server -quiet -naccept 1 -accept 127.0.0.1:PORT -cert $WORK/cert.pem -key $WORK/key.pem" ;;
+  esac
+}
+sender() {
+  case $1 in
+    sockit) echo "$SOCKIT connect --tls --pin $PIN localhost PORT" ;;
+    socat) echo "socat -u STDIN OPENSSL:127.0.0.1:PORT,verify=0" ;;
+    socat-b128k) echo "socat -b131072 -u STDIN OPENSSL:127.0.0.1:PORT,verify=0" ;;
+    ncat) echo "ncat --ssl --send-only 127.0.0.1 PORT" ;;
+    openssl) echo "openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:PORT" ;;
+  esac
+}
+
+one_run() { # tool
+  local port recv send start end
+  port=$(free_port)
+  recv=$(receiver "$1"); send=$(sender "$1")
+  ${recv//PORT/$port} < /dev/null > /dev/null 2>&1 &
+  local rpid=$!
+  wait_listen "$port"
+  start=$(date +%s.%N)
+  ${send//PORT/$port} < "$FILE" > /dev/null 2>&1
+  wait "$rpid" || true
+  end=$(date +%s.%N)
+  python3 -c "print($end - $start)"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+tools=(sockit socat socat-b128k ncat openssl)
+echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F)"
+echo "TLS transfer: $SIZE_MB MiB over 127.0.0.1, file stdin, median of $RUNS runs, GB/s"
+declare -A rate=()
+for tool in "${tools[@]}"; do
+  secs=$(for _ in $(seq "$RUNS"); do one_run "$tool"; done | median)
+  rate[$tool]=$(python3 -c "print($BYTES / $secs / 1e9)")
+done
+for tool in "${tools[@]}"; do
+  python3 -c "
+r = ${rate[$tool]}; s = ${rate[sockit]}
+print(f'{\"$tool\":<14} {r:8.2f} GB/s   sockit/this {s/r:5.2f}x')"
+done
