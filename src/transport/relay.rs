@@ -191,14 +191,21 @@ where
     let mut buf = vec![0u8; COPY_CHUNK];
     let mut total = 0;
     loop {
-        let n = match read_if_ready(src, &mut buf).await {
+        let read = match read_if_ready(src, &mut buf).await {
             Some(read) => read,
             None => {
                 dst.flush().await.map_err(PumpError::Write)?;
                 src.read(&mut buf).await
             }
-        }
-        .map_err(PumpError::Read)?;
+        };
+        let n = match read {
+            Ok(n) => n,
+            Err(e) => {
+                // What arrived before the failure is delivered first.
+                let _ = dst.flush().await;
+                return Err(PumpError::Read(e));
+            }
+        };
         if n == 0 {
             dst.flush().await.map_err(PumpError::Write)?;
             return Ok(total);

@@ -569,3 +569,77 @@ fn tls_check_reports_the_chain_and_the_verdict() {
         report["chain"].as_array().unwrap(),
     );
 }
+
+/// A server that sends data and then closes without close_notify may have
+/// been cut off: exit 1 with one line saying so, after what did arrive.
+#[test]
+fn a_close_without_close_notify_after_data_is_reported_as_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let made = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_pem, key_pem) = (made.pem(), key.serialize_pem());
+    let cert = made.der().clone();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert_pem).unwrap();
+    std::fs::write(&key_path, key_pem).unwrap();
+    let server = r#"
+import socket, ssl, sys
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+raw, _ = listener.accept()
+tls = context.wrap_socket(raw, server_side=True)
+tls.sendall(b"the first half\n")
+# close() without unwrap(): TCP FIN, no TLS close_notify.
+tls.close()
+"#;
+    let mut python = Command::new("python3")
+        .args([
+            "-c",
+            server,
+            cert_path.to_str().unwrap(),
+            key_path.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(python.stdout.as_mut().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let pin = sockit::transport::tls::Fingerprint::of(&cert).to_string();
+    // stdin stays open (no close_notify from us that Python's close would
+    // answer with a reset): only the server ends this session.
+    let mut child = sockit()
+        .args(["connect", "--tls", "--pin", &pin, "localhost", port.trim()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _held = child.stdin.take().unwrap();
+    let status = wait_child(&mut child, 30);
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = python.wait();
+    assert_eq!(out, b"the first half\n", "{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("without TLS close_notify") && err.lines().count() == 1,
+        "{err}"
+    );
+}
