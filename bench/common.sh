@@ -9,3 +9,12 @@ seconds() {
   end=$(date +%s%N)
   python3 -c "print(f'{($end - $start) / 1e9:.3f}')"
 }
+
+# A TCP port on 127.0.0.1 that was free a moment ago.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_listen PORT: waits (at most 3 s) until something listens on TCP PORT.
+wait_listen() {
+  for _ in $(seq 300); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.01; done
+  echo "nothing listens on $1" >&2; return 1
+}

@@ -18,6 +18,7 @@
 # Needs: socat, ncat, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 CONNS=${CONNS:-10000}
 PEER_CONNS=${PEER_CONNS:-1000}
 SECS=${SECS:-5}
@@ -29,11 +30,6 @@ TOKIO_ECHO=$PWD/target/release/examples/tokio_echo
 ulimit -n "$(ulimit -Hn)"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_listen() {
-  for _ in $(seq 300); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.01; done
-  echo "nothing listens on $1" >&2; return 1
-}
 
 run() { # label conns server-command-with-PORT
   local label=$1 conns=$2 cmd=$3 port pid

@@ -11,6 +11,7 @@
 # Needs: netcat-openbsd, socat, ncat, iperf3, python3 (apt-get install ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 SIZE_MB=${SIZE_MB:-2048}
 RUNS=${RUNS:-3}
 cargo build --release --quiet
@@ -20,11 +21,6 @@ trap 'rm -f "$FILE"; kill $(jobs -p) 2>/dev/null || true' EXIT
 head -c "$((SIZE_MB << 20))" /dev/urandom > "$FILE"
 BYTES=$((SIZE_MB << 20))
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_listen() { # port
-  for _ in $(seq 200); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.01; done
-  echo "nothing listens on $1" >&2; return 1
-}
 
 # receiver and sender command lines per tool; PORT is substituted.
 receiver() {

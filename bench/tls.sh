@@ -15,6 +15,7 @@
 # Needs: socat, ncat, openssl (for the certificate), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-3}
 cargo build --release --quiet --bin sockit
@@ -30,11 +31,6 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
 cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/both.pem"
 PIN=sha256:$(openssl x509 -in "$WORK/cert.pem" -outform der | sha256sum | cut -d' ' -f1)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_listen() {
-  for _ in $(seq 300); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.01; done
-  echo "nothing listens on $1" >&2; return 1
-}
 
 receiver() {
   case $1 in

@@ -189,12 +189,7 @@ fn tls_delivers_each_line_at_once() {
     let mut listener = Listener::start(&["--tls", "0"], Stdio::piped(), Stdio::piped());
     let held = held_stdin(&mut listener.child);
     let reader = watch(&mut listener.child, None, None);
-    let pin = listener
-        .wait_for("certificate sha256:", 10)
-        .lines()
-        .find_map(|l| l.strip_prefix("certificate "))
-        .unwrap()
-        .to_string();
+    let pin = listener.certificate_pin();
     let mut connect = sockit()
         .args([
             "connect",

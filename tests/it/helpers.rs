@@ -145,6 +145,15 @@ impl Listener {
         self.stderr.wait_for(needle, secs)
     }
 
+    /// The `certificate sha256:HEX` that `listen --tls -v` prints, ready for `--pin`.
+    pub fn certificate_pin(&self) -> String {
+        self.wait_for("certificate sha256:", 10)
+            .lines()
+            .find_map(|l| l.strip_prefix("certificate "))
+            .unwrap()
+            .to_string()
+    }
+
     pub fn wait(&mut self, secs: u64) -> ExitStatus {
         wait_child(&mut self.child, secs)
     }

@@ -188,12 +188,7 @@ fn a_pinned_self_signed_listener_and_the_pin_line() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy");
     let mut listener = tls_listener(&[], Stdio::null(), &copy);
-    let pin = listener
-        .wait_for("certificate sha256:", 10)
-        .lines()
-        .find_map(|l| l.strip_prefix("certificate "))
-        .unwrap()
-        .to_string();
+    let pin = listener.certificate_pin();
     assert_eq!(pin.len(), "sha256:".len() + 64, "{pin}");
     let (status, _, err) = tls_connect(&["--pin", &pin], &listener.port(), b"pinned\n");
     assert!(status.success(), "{err}");
@@ -377,12 +372,7 @@ fn forty_eight_mebibytes_each_way_arrive_intact() {
     let copy = dir.path().join("copy");
     let received = dir.path().join("received");
     let mut listener = tls_listener(&[], file_stdin(&down), &copy);
-    let pin = listener
-        .wait_for("certificate sha256:", 10)
-        .lines()
-        .find_map(|l| l.strip_prefix("certificate "))
-        .unwrap()
-        .to_string();
+    let pin = listener.certificate_pin();
     let mut connect = sockit()
         .args([
             "connect",
@@ -503,32 +493,12 @@ fn tls_check_reports_the_chain_and_the_verdict() {
     use crate::json_records::{check, type_name};
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
-    let good = Listener::start(
-        &[
-            "-k",
-            "--tls",
-            "--cert",
-            &pki.path("server.pem"),
-            "--key",
-            &pki.path("server.key"),
-            "0",
-        ],
-        Stdio::null(),
-        file_stdout(&dir.path().join("good")),
-    );
-    let expired = Listener::start(
-        &[
-            "-k",
-            "--tls",
-            "--cert",
-            &pki.path("expired.pem"),
-            "--key",
-            &pki.path("expired.key"),
-            "0",
-        ],
-        Stdio::null(),
-        file_stdout(&dir.path().join("expired")),
-    );
+    let serving = |name: &str| {
+        let mut args = vec!["-k".to_string()];
+        args.extend(pki.identity(name));
+        tls_listener(&strs(&args), Stdio::null(), &dir.path().join(name))
+    };
+    let (good, expired) = (serving("server"), serving("expired"));
     let ca = pki.path("ca.pem");
     let (status, out, err) = run(
         sockit().args(["tls", "--ca", &ca, "localhost", &good.port()]),
