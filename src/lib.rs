@@ -29,9 +29,9 @@
 //! - [`output`]: how values become text: the `-v` narration of the server
 //!   flow, the progress display, and the lookup commands' text and JSON
 //!   printers. The rest of the library never prints.
-//! - [`sys`]: the operating-system corner and the only `unsafe` code: limits
-//!   the tools need raised, batched datagram calls, `gethostbyaddr_r`, SIGPIPE,
-//!   packet sockets.
+//! - [`sys`]: the operating-system corner, the only `unsafe` code and the
+//!   only user of `libc`: the open-file limit, `gethostbyaddr_r`, binding a
+//!   packet socket and its counts, C constants no safe crate names.
 //! - [`error`]: one error enum whose messages name the problem and the fix.
 //! - [`shutdown`]: the one stop signal (SIGINT, SIGTERM, a closed output)
 //!   that every loop of every tool obeys.

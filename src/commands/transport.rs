@@ -239,27 +239,15 @@ fn tls_client(args: &ConnectTlsArgs, host: &str) -> Result<Option<TlsClient>> {
     TlsClient::new(&options, host).map(Some)
 }
 
-/// listen's TLS configuration: the user's certificate, or one made for the
-/// names a client may use to reach this address.
+/// listen's TLS configuration.
 fn tls_server(args: &ListenTlsArgs, addr: std::net::SocketAddr) -> Result<TlsServer> {
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
-    if !addr.ip().is_unspecified() && !names.contains(&addr.ip().to_string()) {
-        names.push(addr.ip().to_string());
-    }
-    if let Ok(host) = sockit::addr::host_name(false) {
-        names.push(host.hostname);
-    }
     let options = ServerTlsOptions {
         cert: args.cert.clone(),
         key: args.key.clone(),
         client_ca: args.client_ca.clone(),
         alpn: args.alpn.clone(),
     };
-    TlsServer::new(&options, names)
+    TlsServer::for_address(&options, addr)
 }
 
 /// The process's stdin and stdout, as the session's local side.

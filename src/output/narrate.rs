@@ -75,7 +75,7 @@ pub fn describe(event: &Event) -> Option<String> {
         }
         Event::Stopping { signal } => format!("{signal}: stopping"),
         Event::TlsEstablished(details) => tls_established(details),
-        Event::ClientFailed { peer, reason } => format!("{peer}: {reason}"),
+        Event::ClientFailed { reason, .. } => reason.clone(),
     })
 }
 

@@ -71,7 +71,8 @@ pub enum Event {
     /// The TLS handshake completed: the presentation layer is up.
     TlsEstablished(Box<TlsDetails>),
     /// A client's session could not start (its TLS handshake failed); a
-    /// keep-open server goes on serving the others.
+    /// keep-open server goes on serving the others. `reason` is the error's
+    /// one line, which names the peer.
     ClientFailed { peer: SocketAddr, reason: String },
     /// SIGINT or SIGTERM arrived; the server stops accepting.
     Stopping { signal: &'static str },

@@ -6,7 +6,8 @@
 //! each direction is a [`pump`](super::pump) on a thread of its own, with
 //! splice(2) and sendfile(2) moving pages instead of copying them. Otherwise
 //! (TLS, an embedder's in-memory buffers) each direction is a Tokio task that
-//! copies through a buffer and flushes every chunk, so nothing is held back.
+//! copies through a buffer and flushes before it waits for more input, so
+//! nothing is held back.
 //! Either way the directions report to one channel, and the session (see
 //! `session`) applies the same rules to both.
 

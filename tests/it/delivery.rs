@@ -189,16 +189,8 @@ fn tls_delivers_each_line_at_once() {
     let mut listener = Listener::start(&["--tls", "0"], Stdio::piped(), Stdio::piped());
     let held = held_stdin(&mut listener.child);
     let reader = watch(&mut listener.child, None, None);
-    let pin = listener.certificate_pin();
-    let mut connect = sockit()
-        .args([
-            "connect",
-            "--tls",
-            "--pin",
-            &pin,
-            "localhost",
-            &listener.port(),
-        ])
+    let mut connect = listener
+        .pinned_tls_client()
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

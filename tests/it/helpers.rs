@@ -145,6 +145,20 @@ impl Listener {
         self.stderr.wait_for(needle, secs)
     }
 
+    /// `sockit connect --tls --pin PIN localhost PORT` for this `listen --tls`.
+    pub fn pinned_tls_client(&self) -> Command {
+        let mut command = sockit();
+        command.args([
+            "connect",
+            "--tls",
+            "--pin",
+            &self.certificate_pin(),
+            "localhost",
+        ]);
+        command.arg(self.port());
+        command
+    }
+
     /// The `certificate sha256:HEX` that `listen --tls -v` prints, ready for `--pin`.
     pub fn certificate_pin(&self) -> String {
         self.wait_for("certificate sha256:", 10)

@@ -224,6 +224,21 @@ impl std::fmt::Debug for TlsServer {
 }
 
 impl TlsServer {
+    /// For a server listening on `listen`: without a certificate of the
+    /// user's, one is made for every name a client may use to reach it
+    /// (localhost, 127.0.0.1, ::1, the listen address, this host's name).
+    pub fn for_address(options: &ServerTlsOptions, listen: SocketAddr) -> Result<TlsServer> {
+        let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
+        let ip = listen.ip().to_string();
+        if !listen.ip().is_unspecified() && !names.contains(&ip) {
+            names.push(ip);
+        }
+        if let Ok(host) = crate::addr::host_name(false) {
+            names.push(host.hostname);
+        }
+        TlsServer::new(options, names)
+    }
+
     /// Reads the files `options` names, or makes a certificate for `names`.
     pub fn new(options: &ServerTlsOptions, names: Vec<String>) -> Result<TlsServer> {
         let provider = provider();

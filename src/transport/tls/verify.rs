@@ -34,8 +34,8 @@ pub(super) struct Verifier {
     pub record: Option<Arc<std::sync::Mutex<Option<String>>>>,
 }
 
-impl Verifier {
-    fn judge(
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -43,7 +43,7 @@ impl Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.policy {
+        let judged = match &self.policy {
             Policy::Roots(roots) => {
                 roots.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             }
@@ -58,20 +58,7 @@ impl Verifier {
                 }
             }
             Policy::Insecure => Ok(ServerCertVerified::assertion()),
-        }
-    }
-}
-
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let judged = self.judge(end_entity, intermediates, server_name, ocsp_response, now);
+        };
         match (&self.record, judged) {
             (Some(record), Err(e)) => {
                 *record.lock().unwrap() = Some(explain(&e));
