@@ -280,6 +280,13 @@ impl TlsServer {
             .with_single_cert(chain, key)
             .map_err(|e| tls_file(key_path, e))?;
         config.alpn_protocols = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        // No session tickets after the handshake. A client that only sends
+        // (`socat -u`, `ncat --send-only`) never reads them, and a socket
+        // closed with unread bytes sends RST instead of FIN: the upload
+        // ended in "reset by the peer". Resumption would need the client to
+        // come back within this process's life, which netcat-style clients
+        // do not.
+        config.send_tls13_tickets = 0;
         Ok(TlsServer {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             fingerprint,
