@@ -19,6 +19,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
+use super::threaded::{ThreadReader, ThreadWriter};
 use crate::shutdown::{StopReason, StopTrigger};
 
 /// Boxed so that one session type serves every kind of local end.
@@ -81,105 +82,14 @@ impl Output {
         Output::writer(tokio::io::sink())
     }
 
-    /// As an async writer. A descriptor is written through Tokio's async
-    /// file: each write starts at once on the blocking pool (nothing waits
-    /// for more), and a flush waits until it is done.
+    /// As an async writer. A descriptor is written by a thread of its own
+    /// (see [`ThreadWriter`]): each write starts at once (nothing waits for
+    /// more), and a flush waits until everything is out.
     pub fn into_writer(self) -> Writer {
         match self {
-            Output::Fd(fd) => Box::new(tokio::fs::File::from_std(std::fs::File::from(fd))),
+            Output::Fd(fd) => Box::new(ThreadWriter::start(fd)),
             Output::Writer(writer) => writer,
         }
-    }
-}
-
-/// A descriptor read by a thread of its own into a small bounded queue of
-/// chunks: reading the next chunk overlaps with encrypting and sending the
-/// last one. Through Tokio's async file (one blocking-pool trip per read,
-/// and nothing read while the chunk was being sent) a TLS upload ran at
-/// 0.58 GB/s, with this reader 0.95 (`SIZE_MB=256 RUNS=1 bench/tls.sh`).
-pub struct ThreadReader {
-    chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
-    /// Chunks handed back to the thread once sent: reusing them spares a
-    /// fresh zeroed 256 KiB allocation (and its page faults) per read.
-    spent: std::sync::mpsc::Sender<Vec<u8>>,
-    current: Vec<u8>,
-    offset: usize,
-}
-
-/// How much a [`ThreadReader`] reads at a time, and how many chunks ahead.
-const READ_CHUNK: usize = 256 * 1024;
-const READ_AHEAD: usize = 4;
-
-impl ThreadReader {
-    pub fn start(fd: OwnedFd) -> ThreadReader {
-        let (tx, chunks) = mpsc::channel(READ_AHEAD);
-        let (spent, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
-        std::thread::spawn(move || {
-            loop {
-                let mut chunk = recycled.try_recv().unwrap_or_default();
-                chunk.resize(READ_CHUNK, 0);
-                let read = loop {
-                    match nix::unistd::read(&fd, &mut chunk) {
-                        Err(nix::errno::Errno::EINTR) => continue,
-                        Err(nix::errno::Errno::EAGAIN) => {
-                            // Inherited non-blocking: wait rather than spin.
-                            let mut fds = [nix::poll::PollFd::new(
-                                fd.as_fd(),
-                                nix::poll::PollFlags::POLLIN,
-                            )];
-                            let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
-                        }
-                        other => break other,
-                    }
-                };
-                let sent = match read {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        chunk.truncate(n);
-                        tx.blocking_send(Ok(chunk))
-                    }
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(e.into()));
-                        break;
-                    }
-                };
-                if sent.is_err() {
-                    break; // the reader is gone
-                }
-            }
-        });
-        ThreadReader {
-            chunks,
-            spent,
-            current: Vec::new(),
-            offset: 0,
-        }
-    }
-}
-
-impl AsyncRead for ThreadReader {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        use std::task::Poll;
-        if self.offset == self.current.len() {
-            match std::task::ready!(self.chunks.poll_recv(cx)) {
-                Some(Ok(chunk)) => {
-                    let spent = std::mem::replace(&mut self.current, chunk);
-                    let _ = self.spent.send(spent);
-                    self.offset = 0;
-                }
-                Some(Err(e)) => return Poll::Ready(Err(e)),
-                None => return Poll::Ready(Ok(())), // end of file
-            }
-        }
-        let n = buf.remaining().min(self.current.len() - self.offset);
-        let start = self.offset;
-        buf.put_slice(&self.current[start..start + n]);
-        self.offset += n;
-        Poll::Ready(Ok(()))
     }
 }
 

@@ -27,6 +27,7 @@ mod relay;
 pub mod server;
 pub mod session;
 pub mod stream;
+pub mod threaded;
 pub mod tls;
 pub mod udp;
 
