@@ -1,5 +1,5 @@
 //! Integration tests: the real `sockit` binary over real loopback sockets,
-//! against real peers (netcat-openbsd, socat, python3). One module per feature.
+//! against real peers (netcat-openbsd, ncat, socat, openssl, curl, python3). One module per feature.
 
 mod helpers;
 mod netns;
@@ -18,4 +18,6 @@ mod relay;
 mod scan;
 mod sniff;
 mod tls;
+mod tls_modes;
+mod tls_peers;
 mod udp;

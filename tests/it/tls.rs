@@ -11,12 +11,12 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use crate::helpers::*;
 
 /// A test CA and the PEM files it signed, in a temporary directory.
-struct Pki {
+pub(crate) struct Pki {
     dir: tempfile::TempDir,
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -64,12 +64,12 @@ impl Pki {
         Pki { dir }
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 
     /// `--cert NAME.pem --key NAME.key`.
-    fn identity(&self, name: &str) -> Vec<String> {
+    pub(crate) fn identity(&self, name: &str) -> Vec<String> {
         vec![
             "--cert".into(),
             self.path(&format!("{name}.pem")),
@@ -80,7 +80,7 @@ impl Pki {
 }
 
 /// Waits (at most 5 s) until something listens on TCP `port` here.
-fn wait_tcp_listening(port: u16) {
+pub(crate) fn wait_tcp_listening(port: u16) {
     for _ in 0..250 {
         let out = Command::new("ss")
             .args(["-Hltn", &format!("sport = :{port}")])
@@ -94,12 +94,12 @@ fn wait_tcp_listening(port: u16) {
     panic!("nothing listens on TCP port {port}");
 }
 
-fn strs(args: &[String]) -> Vec<&str> {
+pub(crate) fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
 /// `sockit listen -v --tls ARGS 0`, stdin `input`, stdout to a file.
-fn tls_listener(args: &[&str], input: Stdio, copy: &Path) -> Listener {
+pub(crate) fn tls_listener(args: &[&str], input: Stdio, copy: &Path) -> Listener {
     let mut all = vec!["--tls"];
     all.extend_from_slice(args);
     all.push("0");
