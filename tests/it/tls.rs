@@ -605,3 +605,63 @@ tls.close()
         "{err}"
     );
 }
+
+/// `--alpn` is offered and chosen on both ends (and with openssl's
+/// `-alpn`); `--servername` is the name sent and checked, whatever address
+/// was dialled; a name the certificate does not cover is refused, naming
+/// the names it does cover.
+#[test]
+fn alpn_and_servername() {
+    require("openssl", "openssl");
+    let pki = Pki::new();
+    let identity = pki.identity("server");
+    let mut args = strs(&identity);
+    args.extend(["-k", "--echo", "--alpn", "h2", "--alpn", "http/1.1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tls_listener(&args, Stdio::null(), &dir.path().join("unused"));
+    let port = listener.port();
+    let ca = pki.path("ca.pem");
+    let mut chosen = sockit();
+    chosen.args(["connect", "-v", "--tls", "--ca", &ca, "--alpn", "http/1.1"]);
+    chosen.args(["--servername", "localhost", "127.0.0.1", &port]);
+    let (status, out, err) = run_with_input(&mut chosen, b"hello\n", 20);
+    assert!(status.success(), "{err}");
+    assert_eq!(out, b"hello\n");
+    assert!(err.contains("ALPN http/1.1, SNI localhost"), "{err}");
+    listener.wait_for("ALPN http/1.1, SNI localhost", 10);
+
+    let mut openssl = Command::new("openssl");
+    openssl.args([
+        "s_client",
+        "-quiet",
+        "-no_ign_eof",
+        "-alpn",
+        "h2",
+        "-CAfile",
+        &ca,
+    ]);
+    openssl.args(["-connect", &format!("127.0.0.1:{port}")]);
+    openssl.args(["-servername", "localhost"]);
+    let (status, _, err) = run_with_input(&mut openssl, b"hi\n", 20);
+    assert!(status.success(), "{err}");
+    listener.wait_for("ALPN h2, SNI localhost", 10);
+
+    let mut wrong = sockit();
+    wrong.args([
+        "connect",
+        "--tls",
+        "--ca",
+        &ca,
+        "--servername",
+        "example.org",
+    ]);
+    wrong.args(["127.0.0.1", &port]);
+    let (status, out, err) = run_with_input(&mut wrong, b"secret\n", 20);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("example.org") && err.contains("localhost"),
+        "{err}"
+    );
+}
