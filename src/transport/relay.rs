@@ -26,6 +26,7 @@ use super::io::{Input, Output};
 use super::pump::{PumpError, pump};
 use super::session::Counters;
 use super::stream::Stream;
+use super::tls::TlsPump;
 
 /// A direction that ended, and how.
 pub(crate) enum Finished {
@@ -79,16 +80,30 @@ pub(crate) fn start<S: Stream>(
     let (done_tx, done) = mpsc::unbounded_channel();
     let send_fin = context.send_fin;
     let reporter = Reporter { context, done_tx };
-    let socket = stream.plain_fd().map(|fd| fd.try_clone_to_owned());
-    let closer = match (socket, input, output) {
-        (Some(socket), Input::Fd(input), Output::Fd(output)) => {
-            // The stream's own registration with Tokio is not needed: the
-            // threads below own duplicates of its descriptor, and the socket
-            // stays open until the last of them is closed.
-            drop(stream);
-            start_threads(socket?, input, output, send_fin, reporter)?
+    let closer = match (input, output) {
+        (Input::Fd(input), Output::Fd(output)) => {
+            if let Some(socket) = stream.plain_fd().map(|fd| fd.try_clone_to_owned()) {
+                // The stream's own registration with Tokio is not needed:
+                // the threads below own duplicates of its descriptor, and
+                // the socket stays open until the last of them is closed.
+                drop(stream);
+                start_threads(socket?, input, output, send_fin, reporter)?
+            } else {
+                match stream.into_tls_parts() {
+                    Ok(parts) => {
+                        start_tls_threads(TlsPump::new(parts)?, input, output, send_fin, reporter)?
+                    }
+                    Err(stream) => start_tasks(
+                        stream,
+                        Input::Fd(input),
+                        Output::Fd(output),
+                        send_fin,
+                        reporter,
+                    ),
+                }
+            }
         }
-        (_, input, output) => start_tasks(stream, input, output, send_fin, reporter),
+        (input, output) => start_tasks(stream, input, output, send_fin, reporter),
     };
     Ok(Directions { done, closer })
 }
@@ -148,6 +163,30 @@ fn start_threads(
         let result = pump(downstream.as_fd(), output.as_fd(), &mut |n| {
             reporter.received(n)
         });
+        reporter.downstream_ended(result);
+    });
+    Ok(Closer::Socket(socket))
+}
+
+/// TLS over a socket with descriptors on our side: one thread per
+/// direction does its reading, its share of rustls and its writing in turn
+/// (see `tls::threads`).
+fn start_tls_threads(
+    pump: TlsPump,
+    input: OwnedFd,
+    output: OwnedFd,
+    send_fin: bool,
+    reporter: Reporter,
+) -> std::io::Result<Closer> {
+    let socket = pump.socket()?;
+    let (up, upstream) = (reporter.clone(), pump.clone());
+    std::thread::spawn(move || {
+        let result = upstream.upstream(&input, &|n| up.sent(n));
+        let fin_sent = result.is_ok() && send_fin && upstream.half_close();
+        up.upstream_ended(result, fin_sent);
+    });
+    std::thread::spawn(move || {
+        let result = pump.downstream(&output, &|n| reporter.received(n));
         reporter.downstream_ended(result);
     });
     Ok(Closer::Socket(socket))

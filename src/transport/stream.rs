@@ -13,6 +13,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::tls::TlsParts;
+
 /// A duplex byte stream a session can run over.
 ///
 /// `AsyncWrite::poll_shutdown` is the half-close (TCP's FIN): the relay calls
@@ -21,6 +23,15 @@ pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// The descriptor whose bytes are exactly this stream's, if there is one.
     fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         None
+    }
+
+    /// A TLS session over a TCP socket, taken apart for the relay's TLS
+    /// threads (see `tls::threads`); any other stream is given back.
+    fn into_tls_parts(self) -> Result<TlsParts, Self>
+    where
+        Self: Sized,
+    {
+        Err(self)
     }
 }
 

@@ -51,7 +51,7 @@ impl ThreadReader {
                 let read = loop {
                     match nix::unistd::read(&fd, &mut chunk) {
                         Err(Errno::EINTR) => continue,
-                        Err(Errno::EAGAIN) => wait_until(&fd, PollFlags::POLLIN),
+                        Err(Errno::EAGAIN) => wait_for(&fd, PollFlags::POLLIN),
                         other => break other,
                     }
                 };
@@ -199,12 +199,13 @@ fn write_queued(fd: &OwnedFd, shared: &Shared) {
     }
 }
 
-fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> Result<(), Errno> {
+/// Writes all of `bytes` to a descriptor that may be non-blocking.
+pub(crate) fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> Result<(), Errno> {
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
             Ok(n) => bytes = &bytes[n..],
             Err(Errno::EINTR) => {}
-            Err(Errno::EAGAIN) => wait_until(fd, PollFlags::POLLOUT),
+            Err(Errno::EAGAIN) => wait_for(fd, PollFlags::POLLOUT),
             Err(e) => return Err(e),
         }
     }
@@ -259,9 +260,10 @@ impl Drop for ThreadWriter {
     }
 }
 
-/// Waits until `fd` is ready for `what`: an inherited non-blocking
-/// descriptor returns EAGAIN, and spinning on it would burn a core.
-fn wait_until(fd: &OwnedFd, what: PollFlags) {
+/// Waits until `fd` is ready for `what` (or hung up, or failed: the next
+/// call says which). A non-blocking descriptor returns EAGAIN, and spinning
+/// on it would burn a core.
+pub(crate) fn wait_for(fd: &impl AsFd, what: PollFlags) {
     let mut fds = [PollFd::new(fd.as_fd(), what)];
     let _ = nix::poll::poll(&mut fds, PollTimeout::NONE);
 }

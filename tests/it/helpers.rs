@@ -266,23 +266,36 @@ fn run_io(cmd: &mut Command, input: Option<&[u8]>, secs: u64) -> (ExitStatus, Ve
     )
 }
 
-/// A port that was free a moment ago, for peers that cannot bind port 0
-/// themselves and tell us the result (nc -l, socat).
-pub fn free_port(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Ports handed to peers that cannot bind port 0 and tell us the result
+/// (nc -l, socat, ncat, openssl s_server) come from below the kernel's
+/// ephemeral range (32768-60999 on Debian), where nothing that binds port 0
+/// lands. Taken from the ephemeral range, such a port could go, between our
+/// check and the peer's bind, to a sockit listener of a test running
+/// alongside, and the test's client would talk to the wrong server. One
+/// counter for the whole test binary: no two tests get the same port.
+fn unused_port(free: impl Fn(u16) -> bool) -> u16 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    let offset = std::process::id() % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = (FIRST + (offset + n) % COUNT) as u16;
+        if free(port) {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}-{}", FIRST + COUNT - 1);
 }
 
-/// A UDP port that was free a moment ago, for peers that bind it themselves.
+/// A TCP port on `ip` that nothing else will take (see [`unused_port`]).
+pub fn free_port(ip: &str) -> u16 {
+    unused_port(|port| TcpListener::bind((ip, port)).is_ok())
+}
+
+/// A UDP port on `ip` that nothing else will take (see [`unused_port`]).
 pub fn free_udp_port(ip: &str) -> u16 {
-    std::net::UdpSocket::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    unused_port(|port| std::net::UdpSocket::bind((ip, port)).is_ok())
 }
 
 /// Waits (at most 5 s) until some UDP socket is bound to `port` on this

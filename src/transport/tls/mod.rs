@@ -10,10 +10,12 @@
 //! rules.
 
 mod certificate;
+mod threads;
 pub mod verify;
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use tokio::time::Instant;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 pub use certificate::{CertificateInfo, Fingerprint, rfc3339, self_signed};
+pub(crate) use threads::{TlsParts, TlsPump};
 
 use super::events::{Event, Events, TlsDetails};
 use super::stream::Stream;
@@ -461,10 +464,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TlsSession<S> {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && !self.received_any => {
                 Poll::Ready(Ok(()))
             }
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "it closed without TLS close_notify after sending data: what arrived may be cut short",
-            ))),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Err(truncated())),
             Err(e) => Poll::Ready(Err(e)),
         }
     }
@@ -488,4 +488,30 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TlsSession<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for TlsSession<S> {}
+/// The peer closed TCP without close_notify after sending data.
+fn truncated() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "it closed without TLS close_notify after sending data: what arrived may be cut short",
+    )
+}
+
+impl Stream for TlsSession<tokio_rustls::client::TlsStream<TcpStream>> {
+    fn into_tls_parts(self) -> std::result::Result<TlsParts, Self> {
+        let Ok(socket) = self.inner.get_ref().0.as_fd().try_clone_to_owned() else {
+            return Err(self);
+        };
+        let (_, connection) = self.inner.into_inner();
+        Ok(TlsParts::new(socket, connection.into()))
+    }
+}
+
+impl Stream for TlsSession<tokio_rustls::server::TlsStream<TcpStream>> {
+    fn into_tls_parts(self) -> std::result::Result<TlsParts, Self> {
+        let Ok(socket) = self.inner.get_ref().0.as_fd().try_clone_to_owned() else {
+            return Err(self);
+        };
+        let (_, connection) = self.inner.into_inner();
+        Ok(TlsParts::new(socket, connection.into()))
+    }
+}
