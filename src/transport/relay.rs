@@ -4,10 +4,12 @@
 //! How the bytes move depends on the three ends. When the stream is a plain
 //! descriptor and the local side is descriptors too (the CLI's usual case),
 //! each direction is a [`pump`](super::pump) on a thread of its own, with
-//! splice(2) and sendfile(2) moving pages instead of copying them. Otherwise
-//! (TLS, an embedder's in-memory buffers) each direction is a Tokio task that
-//! copies through a buffer and flushes before it waits for more input, so
-//! nothing is held back.
+//! splice(2) and sendfile(2) moving pages instead of copying them. A TLS
+//! session over TCP with descriptors on our side is two threads as well,
+//! each doing its own share of rustls (see `tls::threads`). Otherwise (an
+//! embedder's in-memory buffers) each direction is a Tokio task that copies
+//! through a buffer and flushes before it waits for more input, so nothing
+//! is held back.
 //! Either way the directions report to one channel, and the session (see
 //! `session`) applies the same rules to both.
 

@@ -7,7 +7,8 @@
 //! plain kernel descriptor carries the bytes as they are. When it does, and
 //! the local side is descriptors too, the relay moves bytes with splice(2)
 //! and sendfile(2) instead of through user space (see `pump`). A stream that
-//! transforms the bytes (TLS) answers no and gets the portable path.
+//! transforms the bytes (TLS) answers no; a TLS session over TCP can instead
+//! be taken apart ([`Stream::into_tls_parts`]) for the relay's TLS threads.
 
 use std::os::fd::{AsFd, BorrowedFd};
 

@@ -1,9 +1,10 @@
 //! The presentation layer: TLS over a TCP connection, through rustls.
 //!
 //! A TLS connection is one more kind of [`Stream`]: once the handshake is
-//! done, relay, echo, chat and fan-out run over it unchanged (through the
-//! async path, since the bytes on the socket are not the bytes of the
-//! session; this kernel has no kTLS). This module builds the client and
+//! done, relay, echo, chat and fan-out run over it unchanged. The bytes on
+//! the socket are not the session's (this kernel has no kTLS), so nothing is
+//! spliced; the CLI's relay takes the session apart and runs it on two
+//! threads ([`threads`]), everything else goes through tokio-rustls. This module builds the client and
 //! server configurations from the user's files and choices, runs the
 //! handshake with a time limit, reports what it settled ([`TlsDetails`]),
 //! and wraps the result in a [`TlsSession`] that keeps sockit's half-close
