@@ -106,7 +106,7 @@ impl AsyncRead for ThreadReader {
 }
 
 /// A descriptor written by a thread of its own. A write queues a copy and
-/// returns at once unless [`WRITE_AHEAD`] bytes are already waiting; a flush
+/// returns at once unless 1 MiB (`WRITE_AHEAD`) is already waiting; a flush
 /// returns when the thread has written everything. Writing /dev/null through
 /// Tokio's async file cost the receiver of a TLS upload 23,000 context
 /// switches per GiB; see the README's TLS figures for what this one does.

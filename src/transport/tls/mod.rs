@@ -4,7 +4,7 @@
 //! done, relay, echo, chat and fan-out run over it unchanged. The bytes on
 //! the socket are not the session's (this kernel has no kTLS), so nothing is
 //! spliced; the CLI's relay takes the session apart and runs it on two
-//! threads ([`threads`]), everything else goes through tokio-rustls. This module builds the client and
+//! threads (`threads`), everything else goes through tokio-rustls. This module builds the client and
 //! server configurations from the user's files and choices, runs the
 //! handshake with a time limit, reports what it settled ([`TlsDetails`]),
 //! and wraps the result in a [`TlsSession`] that keeps sockit's half-close
