@@ -107,9 +107,9 @@ impl AsyncRead for ThreadReader {
 
 /// A descriptor written by a thread of its own. A write queues a copy and
 /// returns at once unless 1 MiB (`WRITE_AHEAD`) is already waiting; a flush
-/// returns when the thread has written everything. Writing /dev/null through
-/// Tokio's async file cost the receiver of a TLS upload 23,000 context
-/// switches per GiB; see the README's TLS figures for what this one does.
+/// returns when the thread has written everything. Against Tokio's async
+/// file (one write in flight, each a trip to the blocking pool) a TLS upload
+/// into /dev/null went from 0.94 to 1.06 GB/s.
 pub struct ThreadWriter {
     shared: Arc<Shared>,
 }
