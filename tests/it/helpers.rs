@@ -225,6 +225,17 @@ pub fn accept_within(server: &TcpListener, secs: u64) -> (std::net::TcpStream, S
     }
 }
 
+/// Waits for `child` (at most `secs`) and reads what it wrote to its piped
+/// stderr.
+pub fn wait_with_stderr(child: &mut Child, secs: u64) -> (ExitStatus, String) {
+    let status = wait_child(child, secs);
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = stderr.read_to_string(&mut err);
+    }
+    (status, err)
+}
+
 /// Runs a command to completion within `secs`, returning status, stdout, stderr.
 /// Its stdin is whatever the command was given (the parent's by default).
 pub fn run(cmd: &mut Command, secs: u64) -> (ExitStatus, Vec<u8>, String) {

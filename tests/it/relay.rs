@@ -173,14 +173,7 @@ fn idle_timeout_ends_a_silent_session() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = wait_child(&mut child, 10);
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, err) = wait_with_stderr(&mut child, 10);
     assert!(status.success(), "{err}");
     assert!(err.contains("nothing moved for 1 s"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(8));
@@ -199,24 +192,33 @@ fn signals_end_a_transfer_with_the_shell_code() {
     assert!(listener.stderr().contains("SIGINT: stopping"));
 }
 
+/// Over plain TCP and over TLS (whose relay is a path of its own).
 #[test]
 fn progress_goes_to_stderr_not_the_data() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_payload(dir.path(), "in", 4 << 20, 9);
-    let copy = dir.path().join("copy");
-    let mut listener = Listener::start(&["0"], Stdio::null(), file_stdout(&copy));
-    let mut cmd = sockit();
-    cmd.args(["connect", "--progress", "127.0.0.1", &listener.port()])
-        .stdin(file_stdin(&input));
-    let (status, _, err) = run(&mut cmd, 30);
-    assert!(status.success());
-    assert!(listener.wait(30).success());
-    assert_eq!(sha256_file(&copy), sha256_file(&input));
-    let last = err.lines().last().unwrap_or_default();
-    assert!(
-        last.starts_with("progress: sent 4.0 MiB") && last.contains("of 4.0 MiB"),
-        "{err}"
-    );
+    for tls in [false, true] {
+        let copy = dir.path().join(format!("copy-{tls}"));
+        let args: &[&str] = if tls { &["--tls", "0"] } else { &["0"] };
+        let mut listener = Listener::start(args, Stdio::null(), file_stdout(&copy));
+        let mut cmd = if tls {
+            listener.pinned_tls_client()
+        } else {
+            let mut plain = sockit();
+            plain.args(["connect", "127.0.0.1", &listener.port()]);
+            plain
+        };
+        cmd.arg("--progress").stdin(file_stdin(&input));
+        let (status, _, err) = run(&mut cmd, 30);
+        assert!(status.success(), "tls {tls}: {err}");
+        assert!(listener.wait(30).success(), "{}", listener.stderr());
+        assert_eq!(sha256_file(&copy), sha256_file(&input), "tls {tls}");
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("progress: sent 4.0 MiB") && last.contains("of 4.0 MiB"),
+            "tls {tls}: {err}"
+        );
+    }
 }
 
 /// On a terminal the bar is redrawn in place and fits the terminal's width

@@ -107,7 +107,7 @@ pub(crate) fn tls_listener(args: &[&str], input: Stdio, copy: &Path) -> Listener
 }
 
 /// `sockit connect --tls ARGS localhost PORT` with `input`.
-fn tls_connect(
+pub(crate) fn tls_connect(
     args: &[&str],
     port: &str,
     input: &[u8],
@@ -587,16 +587,9 @@ tls.close()
         .spawn()
         .unwrap();
     let _held = child.stdin.take().unwrap();
-    let status = wait_child(&mut child, 30);
+    let (status, err) = wait_with_stderr(&mut child, 30);
     let mut out = Vec::new();
     child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
     let _ = python.wait();
     assert_eq!(out, b"the first half\n", "{err}");
     assert_eq!(status.code(), Some(1), "{err}");

@@ -1,6 +1,6 @@
-//! TLS in every TCP mode: chat, the idle limit, the connection cap and
-//! progress go through the same code over TLS as over plain TCP; these
-//! tests make sure they still do. The clients are `sockit connect --tls`
+//! TLS in every TCP mode: chat, the idle limit and the connection cap go
+//! through the same code over TLS as over plain TCP; these tests make sure
+//! they still do (progress over TLS is tested beside plain TCP's, in relay). The clients are `sockit connect --tls`
 //! pinned to the listener's generated certificate.
 
 use std::io::{Read, Write};
@@ -108,25 +108,6 @@ fn max_conns_over_tls() {
     listener.wait_for("(--max-conns 1)", 10);
     first.say(b"still served\n");
     first.out.wait_for("still served", 10);
-}
-
-#[test]
-fn progress_over_tls() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_payload(dir.path(), "in", 4 << 20, 31);
-    let copy = dir.path().join("copy");
-    let mut listener = Listener::start(&["--tls", "0"], Stdio::null(), file_stdout(&copy));
-    let mut cmd = listener.pinned_tls_client();
-    cmd.arg("--progress").stdin(file_stdin(&input));
-    let (status, _, err) = run(&mut cmd, 30);
-    assert!(status.success(), "{err}");
-    assert!(listener.wait(30).success(), "{}", listener.stderr());
-    assert_eq!(sha256_file(&copy), sha256_file(&input));
-    let last = err.lines().last().unwrap_or_default();
-    assert!(
-        last.starts_with("progress: sent 4.0 MiB") && last.contains("of 4.0 MiB"),
-        "{err}"
-    );
 }
 
 /// A one-shot TLS listener hit by a plaintext client says so in one line

@@ -2,11 +2,10 @@
 //! --ssl, and Python's ssl for the one close that neither of them makes on
 //! demand (a bare FIN before any data).
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 
 use crate::helpers::*;
-use crate::tls::{Pki, strs, tls_listener, wait_tcp_listening};
+use crate::tls::{Pki, strs, tls_connect, tls_listener, wait_tcp_listening};
 
 /// `socat -u FILE OPENSSL:` uploads to `listen --tls`, verifying it against
 /// the test CA: every byte arrives and both exit 0 (socat never reads, so
@@ -66,17 +65,10 @@ fn socat_server_answers_after_our_half_close() {
         .spawn()
         .unwrap();
     wait_tcp_listening(port);
-    let (status, out, err) = run_with_input(
-        sockit().args([
-            "connect",
-            "--tls",
-            "--ca",
-            &pki.path("ca.pem"),
-            "localhost",
-            &port.to_string(),
-        ]),
+    let (status, out, err) = tls_connect(
+        &["--ca", &pki.path("ca.pem")],
+        &port.to_string(),
         b"GET the whole file\n",
-        30,
     );
     let server_status = wait_child(&mut server, 20);
     assert!(status.success(), "{err}");
@@ -123,12 +115,11 @@ fn ncat_ssl_both_ways() {
         .spawn()
         .unwrap();
     wait_tcp_listening(port);
-    let mut upload = sockit();
-    upload
-        .args(["connect", "--tls", "--ca", &pki.path("ca.pem")])
-        .args(["localhost", &port.to_string()])
-        .stdin(file_stdin(&data));
-    let (status, _, err) = run(&mut upload, 30);
+    let (status, _, err) = tls_connect(
+        &["--ca", &pki.path("ca.pem")],
+        &port.to_string(),
+        &std::fs::read(&data).unwrap(),
+    );
     assert!(status.success(), "{err}");
     assert!(wait_child(&mut server, 20).success());
     assert_eq!(sha256_file(&received), sha256_file(&data));
@@ -173,14 +164,7 @@ sys.stdout.write(got.decode())
     let mut stdin = listener.child.stdin.take().unwrap();
     std::io::Write::write_all(&mut stdin, b"sent after your FIN\n").unwrap();
     drop(stdin);
-    let status = wait_child(&mut client, 20);
-    let mut err = String::new();
-    client
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, err) = wait_with_stderr(&mut client, 20);
     assert!(status.success(), "{err}");
     client_out.wait_for("sent after your FIN", 10);
     assert!(listener.wait(20).success(), "{}", listener.stderr());

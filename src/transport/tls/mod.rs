@@ -499,20 +499,25 @@ fn truncated() -> io::Error {
 
 impl Stream for TlsSession<tokio_rustls::client::TlsStream<TcpStream>> {
     fn into_tls_parts(self) -> std::result::Result<TlsParts, Self> {
-        let Ok(socket) = self.inner.get_ref().0.as_fd().try_clone_to_owned() else {
-            return Err(self);
-        };
-        let (_, connection) = self.inner.into_inner();
-        Ok(TlsParts::new(socket, connection.into()))
+        take_apart(self, |tls| tls.get_ref().0, |tls| tls.into_inner().1.into())
     }
 }
 
 impl Stream for TlsSession<tokio_rustls::server::TlsStream<TcpStream>> {
     fn into_tls_parts(self) -> std::result::Result<TlsParts, Self> {
-        let Ok(socket) = self.inner.get_ref().0.as_fd().try_clone_to_owned() else {
-            return Err(self);
-        };
-        let (_, connection) = self.inner.into_inner();
-        Ok(TlsParts::new(socket, connection.into()))
+        take_apart(self, |tls| tls.get_ref().0, |tls| tls.into_inner().1.into())
     }
+}
+
+/// A duplicate of the socket and the rustls state; the Tokio stream is
+/// dropped (deregistered, its descriptor closed) once the duplicate exists.
+fn take_apart<S>(
+    session: TlsSession<S>,
+    socket: impl FnOnce(&S) -> &TcpStream,
+    connection: impl FnOnce(S) -> rustls::Connection,
+) -> std::result::Result<TlsParts, TlsSession<S>> {
+    let Ok(duplicate) = socket(&session.inner).as_fd().try_clone_to_owned() else {
+        return Err(session);
+    };
+    Ok(TlsParts::new(duplicate, connection(session.inner)))
 }
