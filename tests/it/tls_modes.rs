@@ -131,3 +131,35 @@ fn plaintext_client_on_a_one_shot_tls_listener() {
         .collect();
     assert_eq!(complaints.len(), 1, "{}", listener.stderr());
 }
+
+/// `-k` without a service: every client's bytes reach our stdout, and a
+/// client that leaves does not end the server.
+#[test]
+fn keep_open_relay_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    let mut listener = Listener::start(&["--tls", "-k", "0"], Stdio::null(), file_stdout(&copy));
+    for n in 1..=2 {
+        let line = format!("client {n} was here\n");
+        let (status, _, err) =
+            run_with_input(&mut listener.pinned_tls_client(), line.as_bytes(), 20);
+        assert!(status.success(), "{err}");
+    }
+    assert!(
+        listener.child.try_wait().unwrap().is_none(),
+        "the server ended with its clients: {}",
+        listener.stderr()
+    );
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&copy).unwrap();
+        if text.contains("client 2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        text.contains("client 1 was here\n") && text.contains("client 2 was here\n"),
+        "{text:?}"
+    );
+}
