@@ -367,6 +367,17 @@ pub struct ConnectArgs {
     #[arg(long, requires = "udp")]
     pub broadcast: bool,
 
+    /// Go through this proxy: socks5://HOST:PORT (sockit resolves the
+    /// target), socks5h://HOST:PORT (the proxy does), http://HOST:PORT (HTTP
+    /// CONNECT); USER:PASS@ before HOST logs in. Repeat to chain proxies, in
+    /// order. Without it, ALL_PROXY (or all_proxy) is used when set.
+    #[arg(long, value_name = "URL", conflicts_with = "udp")]
+    pub proxy: Vec<String>,
+
+    /// Connect directly, whatever ALL_PROXY says.
+    #[arg(long, conflicts_with = "proxy")]
+    pub no_proxy: bool,
+
     #[command(flatten)]
     pub tls: ConnectTlsArgs,
 

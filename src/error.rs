@@ -99,6 +99,11 @@ pub enum Error {
     #[error("TLS with {peer}: {reason}")]
     Tls { peer: String, reason: String },
 
+    /// A proxy did not open the tunnel; `reason` is its answer in the
+    /// protocol's own words, with what to do.
+    #[error("proxy {proxy}: {reason}")]
+    Proxy { proxy: String, reason: String },
+
     /// A TLS file (certificate, key, CA) could not be used.
     #[error("{path}: {reason}")]
     TlsFile { path: String, reason: String },

@@ -7,6 +7,7 @@ use sockit::addr::{PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
 use sockit::shutdown::StopReason;
 use sockit::tools::tls_check;
+use sockit::transport::proxy::{self, ProxyUrl};
 use sockit::transport::tls::{
     ClientTlsOptions, Fingerprint, ServerTlsOptions, TlsClient, TlsServer,
 };
@@ -110,6 +111,7 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
         timeout: wait(common)?,
         keepalive: keepalive(common)?,
         tls: tls_client(&args.tls, &args.host)?.map(Arc::new),
+        proxies: proxies(&args.proxy, args.no_proxy)?,
     };
     let session = session_options(common)?;
     let events = events(common);
@@ -126,6 +128,17 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
     });
     finish(runtime, progress);
     Ok(exit_code(ended?, false))
+}
+
+/// `--proxy` URLs in order, else ALL_PROXY's, unless `--no-proxy`.
+fn proxies(urls: &[String], no_proxy: bool) -> Result<Vec<ProxyUrl>> {
+    if no_proxy {
+        return Ok(Vec::new());
+    }
+    if urls.is_empty() {
+        return Ok(proxy::from_environment()?.into_iter().collect());
+    }
+    urls.iter().map(|url| url.parse()).collect()
 }
 
 fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> Result<i32> {

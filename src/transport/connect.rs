@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::events::{Event, Events};
+use super::proxy::{ProxyUrl, tunnel};
 use super::stream::set_keepalive;
 use crate::addr::{Family, format_addrs, resolve};
 use crate::error::{Error, Result};
@@ -25,10 +26,35 @@ pub struct ConnectOptions {
     pub keepalive: Option<Duration>,
     /// Speak TLS over the connection (`--tls`), verified as configured.
     pub tls: Option<std::sync::Arc<super::tls::TlsClient>>,
+    /// Proxies to go through, in order (`--proxy`, repeatable): the first
+    /// is connected to directly, each asked to reach the next, the last to
+    /// reach the target.
+    pub proxies: Vec<ProxyUrl>,
 }
 
-/// Connects to `host` port `port`, or explains why no address answered.
+/// Connects to `host` port `port` (through the proxies, if any), or explains
+/// why no address answered.
 pub async fn connect(
+    host: &str,
+    port: u16,
+    options: &ConnectOptions,
+    events: &Events,
+) -> Result<TcpStream> {
+    let Some((first, rest)) = options.proxies.split_first() else {
+        return connect_direct(host, port, options, events).await;
+    };
+    let mut stream = connect_direct(&first.host, first.port, options, events).await?;
+    let hops = rest.iter().map(|p| (p.host.as_str(), p.port));
+    let mut via = first;
+    for ((next_host, next_port), next) in hops.zip(rest) {
+        stream = tunnel(stream, via, next_host, next_port, options.family, events).await?;
+        via = next;
+    }
+    tunnel(stream, via, host, port, options.family, events).await
+}
+
+/// Connects to `host` port `port` itself.
+async fn connect_direct(
     host: &str,
     port: u16,
     options: &ConnectOptions,

@@ -50,6 +50,8 @@ pub enum Event {
     AttemptFailed { addr: SocketAddr, reason: String },
     /// The three-way handshake completed.
     Connected { local: SocketAddr, peer: SocketAddr },
+    /// A proxy connected onward: the connection now carries `target`'s bytes.
+    Tunnel { proxy: String, target: String },
     /// Our input ended and we sent FIN: our half of the four-way close.
     InputFinished { peer: SocketAddr },
     /// The peer's FIN arrived: it will send no more.

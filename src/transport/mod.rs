@@ -22,6 +22,7 @@ pub mod echo;
 pub mod events;
 pub mod fanout;
 pub mod io;
+pub mod proxy;
 pub mod pump;
 mod relay;
 pub mod server;

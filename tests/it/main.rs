@@ -14,6 +14,7 @@ mod json_records;
 mod keep_open;
 mod lookups;
 mod ping;
+mod proxy;
 mod relay;
 mod scan;
 mod sniff;

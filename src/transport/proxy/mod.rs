@@ -1,0 +1,192 @@
+//! Reaching a peer through proxies: SOCKS5 (RFC 1928, with RFC 1929's
+//! username and password) and HTTP CONNECT, one after another in a chain.
+//!
+//! A proxy is a hop the TCP connection makes on its way: once a proxy has
+//! connected onward, what flows over the socket is the far end's bytes, as
+//! they are. So the stream a tunnel hands back is the same `TcpStream`, and
+//! everything after it (TLS, the relay's splice path) works unchanged.
+
+mod client;
+
+pub use client::tunnel;
+
+use crate::error::{Error, Result};
+
+/// How a proxy is spoken to, from its URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `socks5://`: sockit resolves the target and sends the address.
+    Socks5,
+    /// `socks5h://`: the proxy resolves the target's name.
+    Socks5h,
+    /// `http://`: the HTTP CONNECT method.
+    HttpConnect,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Socks5 => "SOCKS5",
+            Protocol::Socks5h => "SOCKS5",
+            Protocol::HttpConnect => "HTTP",
+        }
+    }
+}
+
+/// One proxy, as a URL gives it: `socks5h://user:pass@host:port`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl {
+    pub protocol: Protocol,
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<(String, String)>,
+}
+
+/// The port curl assumes when a proxy URL names none.
+const DEFAULT_PORT: u16 = 1080;
+
+impl std::str::FromStr for ProxyUrl {
+    type Err = Error;
+
+    fn from_str(url: &str) -> Result<ProxyUrl> {
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "proxy {url:?}: {why}; write it as socks5://HOST:PORT, socks5h://HOST:PORT or http://HOST:PORT, with USER:PASS@ before HOST if it asks"
+            ))
+        };
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+        let protocol = match scheme.to_ascii_lowercase().as_str() {
+            "socks5" => Protocol::Socks5,
+            "socks5h" => Protocol::Socks5h,
+            "http" => Protocol::HttpConnect,
+            _ => {
+                return Err(bad(&format!(
+                    "{scheme}:// is not a proxy scheme sockit speaks"
+                )));
+            }
+        };
+        let rest = rest.trim_end_matches('/');
+        let (credentials, authority) = match rest.rsplit_once('@') {
+            Some((userinfo, authority)) => {
+                let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                let decoded = (percent_decode(user), percent_decode(pass));
+                (Some(decoded), authority)
+            }
+            None => (None, rest),
+        };
+        let (host, port) = split_host_port(authority).ok_or_else(|| bad("no host"))?;
+        let port = match port {
+            None => DEFAULT_PORT,
+            Some(port) => port
+                .parse::<u16>()
+                .map_err(|_| bad(&format!("port {port:?} is not a number from 0 to 65535")))?,
+        };
+        Ok(ProxyUrl {
+            protocol,
+            host,
+            port,
+            credentials,
+        })
+    }
+}
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port`.
+fn split_host_port(authority: &str) -> Option<(String, Option<&str>)> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    (!host.is_empty()).then(|| (host.to_string(), port))
+}
+
+/// `%40` in a user name or password is `@`, as in any URL.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Shown in messages and `-v` lines: never the password.
+impl std::fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = match self.protocol {
+            Protocol::Socks5 => "socks5",
+            Protocol::Socks5h => "socks5h",
+            Protocol::HttpConnect => "http",
+        };
+        let user = match &self.credentials {
+            Some((user, _)) => format!("{user}@"),
+            None => String::new(),
+        };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://{user}[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{user}{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+/// The proxies from the environment, as curl reads them: `ALL_PROXY`, then
+/// `all_proxy`. None when unset or empty.
+pub fn from_environment() -> Result<Option<ProxyUrl>> {
+    for name in ["ALL_PROXY", "all_proxy"] {
+        if let Ok(url) = std::env::var(name)
+            && !url.trim().is_empty()
+        {
+            return url
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|e| Error::Usage(format!("{name}: {e}; or give --no-proxy")));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_as_curl_reads_them() {
+        let url: ProxyUrl = "socks5h://al%40ce:p%3Ass@[::1]:9050".parse().unwrap();
+        assert_eq!(url.protocol, Protocol::Socks5h);
+        assert_eq!(url.host, "::1");
+        assert_eq!(url.port, 9050);
+        assert_eq!(url.credentials, Some(("al@ce".into(), "p:ss".into())));
+        assert_eq!(url.to_string(), "socks5h://al@ce@[::1]:9050");
+        let url: ProxyUrl = "http://proxy.example".parse().unwrap();
+        assert_eq!((url.protocol, url.port), (Protocol::HttpConnect, 1080));
+        for bad in ["proxy:3128", "ftp://x:1", "socks5://:1", "http://h:99999"] {
+            assert!(bad.parse::<ProxyUrl>().is_err(), "{bad}");
+        }
+    }
+}
