@@ -107,15 +107,20 @@ impl Room {
         });
         member.tasks.lock().unwrap().push(write_task.abort_handle());
 
-        let others = {
+        // Who hears of the arrival is settled at the moment of joining: a
+        // client that connects right after must not hear of this one's
+        // arrival too (it is already among the "others" of its welcome).
+        let (others, earlier) = {
             let mut members = self.members.lock().unwrap();
+            let earlier = everyone_but(&members, id);
             members.insert(id, member.clone());
-            members.len() - 1
+            (members.len() - 1, earlier)
         };
         let _ = member.queue.try_send(Arc::from(
             format!("* you are {peer}; {others} other(s) here\n").into_bytes(),
         ));
-        self.broadcast(id, format!("* {peer} joined\n")).await;
+        self.announce(id, format!("* {peer} joined\n"), Some(earlier))
+            .await;
 
         let room = self.clone();
         let read_task = tokio::spawn(async move {
@@ -150,18 +155,21 @@ impl Room {
     /// Delivers `text` to every member but `from`, waiting for room in
     /// queues that are full but moving, and dropping members that are stuck.
     async fn broadcast(&self, from: u64, text: String) {
-        let mut announcements = vec![(from, text)];
-        while let Some((from, text)) = announcements.pop() {
+        self.announce(from, text, None).await
+    }
+
+    /// Delivers `text` to `recipients` (every member but `from` when None),
+    /// then announces whoever had to be dropped on the way.
+    async fn announce(&self, from: u64, text: String, recipients: Option<Vec<(u64, Member)>>) {
+        let mut announcements = vec![(from, text, recipients)];
+        while let Some((from, text, recipients)) = announcements.pop() {
             let message: Message = Arc::from(text.into_bytes());
             if let Some(transcript) = &self.transcript {
                 // Best effort: a slow stdout must not stall the room.
                 transcript.try_write(message.to_vec());
             }
-            let recipients: Vec<(u64, Member)> = {
-                let members = self.members.lock().unwrap();
-                let others = members.iter().filter(|(id, _)| **id != from);
-                others.map(|(id, m)| (*id, m.clone())).collect()
-            };
+            let recipients =
+                recipients.unwrap_or_else(|| everyone_but(&self.members.lock().unwrap(), from));
             for (id, member) in recipients {
                 if !self.deliver(&member, &message).await && self.expel(id) {
                     self.events.emit(Event::SlowClientDropped {
@@ -174,6 +182,7 @@ impl Room {
                             "* {} left (too slow: {QUEUE_PER_CLIENT} messages queued)\n",
                             member.peer
                         ),
+                        None,
                     ));
                 }
             }
@@ -262,6 +271,15 @@ pub fn escape_line(line: &[u8]) -> String {
         }
     }
     out
+}
+
+/// The members other than `from`, as they are now.
+fn everyone_but(members: &HashMap<u64, Member>, from: u64) -> Vec<(u64, Member)> {
+    members
+        .iter()
+        .filter(|(id, _)| **id != from)
+        .map(|(id, m)| (*id, m.clone()))
+        .collect()
 }
 
 #[cfg(test)]
