@@ -320,6 +320,13 @@ pub struct ListenArgs {
     #[arg(long)]
     pub chat: bool,
 
+    /// Serve a program: for each client run `sh -c COMMAND` with its stdin
+    /// and stdout wired to the client (stderr stays ours) and
+    /// SOCKIT_PEER_ADDR, SOCKIT_PEER_PORT, SOCKIT_LOCAL_ADDR and
+    /// SOCKIT_LOCAL_PORT set. With -k, clients' programs run side by side.
+    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["echo", "chat", "udp"])]
+    pub exec: Option<String>,
+
     #[command(flatten)]
     pub tls: ListenTlsArgs,
 

@@ -48,7 +48,13 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         session: session_options(common)?,
         keepalive: keepalive(common)?,
         tls: None,
+        exec: args.exec.as_deref().map(Arc::from),
     };
+    if options.exec.is_some() && !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: anyone who can reach {addr} runs this command (--exec); listen on 127.0.0.1 to keep it to this machine"
+        );
+    }
     let events = events(common);
     if args.udp {
         return listen_udp(addr, args.echo, &events);
@@ -181,6 +187,7 @@ fn session_options(common: &CommonArgs) -> Result<SessionOptions> {
     Ok(SessionOptions {
         idle_timeout: wait(common)?,
         send_fin: !common.no_shutdown,
+        output_may_close: false,
     })
 }
 

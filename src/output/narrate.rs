@@ -53,6 +53,7 @@ pub fn describe(event: &Event) -> Option<String> {
         Event::Connected { local, peer } => {
             format!("connected to {peer} from {local} (three-way handshake complete)")
         }
+        Event::ProgramExited { peer, status } => format!("program for {peer} ended: {status}"),
         Event::Tunnel { proxy, target } => format!("proxy: {proxy} connected us to {target}"),
         Event::InputFinished { peer } => {
             format!("input finished: sent FIN to {peer}, still reading its reply")

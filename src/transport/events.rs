@@ -76,6 +76,8 @@ pub enum Event {
     /// keep-open server goes on serving the others. `reason` is the error's
     /// one line, which names the peer.
     ClientFailed { peer: SocketAddr, reason: String },
+    /// The program serving `peer` (`--exec`) ended, with this status.
+    ProgramExited { peer: SocketAddr, status: String },
     /// SIGINT or SIGTERM arrived; the server stops accepting.
     Stopping { signal: &'static str },
 }

@@ -20,6 +20,7 @@ pub mod chat;
 pub mod connect;
 pub mod echo;
 pub mod events;
+pub mod exec;
 pub mod fanout;
 pub mod io;
 pub mod proxy;

@@ -20,6 +20,7 @@ use super::activity::{Activity, Metered};
 use super::chat::Room;
 use super::echo::echo;
 use super::events::{Event, Events, Summary};
+use super::exec::serve_program;
 use super::fanout::Fanout;
 use super::io::{Input, Output, OutputQueue, read_chunks};
 use super::session::{Counters, SessionEnd, SessionOptions, relay, stopped};
@@ -53,6 +54,9 @@ pub struct ServeOptions {
     pub keepalive: Option<Duration>,
     /// Serve TLS (`--tls`): every client's session starts with a handshake.
     pub tls: Option<Arc<TlsServer>>,
+    /// Run this shell command for each client, wired to it (`--exec`),
+    /// instead of the mode's service.
+    pub exec: Option<Arc<str>>,
 }
 
 /// Serves clients of `listener` until done or until `trigger` fires. Our
@@ -69,6 +73,10 @@ pub async fn serve(
     trigger: StopTrigger,
 ) -> Result<SessionEnd> {
     let mut stop = trigger.subscribe();
+    if let Some(command) = &options.exec {
+        let service = Service::Exec(Arc::clone(command), options.session.clone());
+        return Ok(accept_loop(listener, options, service, &events, &mut stop).await);
+    }
     if options.mode == Mode::Relay && !options.keep_open {
         let local = (input, output);
         return serve_one_relay(listener, options, local, counters, events, stop).await;
@@ -144,17 +152,26 @@ async fn accept_loop(
             active: now_active,
         });
         prepare(&stream, options, service.small_messages());
+        let local = stream.local_addr().unwrap_or(peer);
         let (service, active, client_events) =
             (service.clone(), Arc::clone(&active), events.clone());
         let idle = options.session.idle_timeout;
         let tls = options.tls.clone();
         clients.spawn(async move {
             match tls {
-                None => service.serve(stream, peer, client_events, idle).await,
+                None => {
+                    service
+                        .serve(stream, peer, local, client_events, idle)
+                        .await
+                }
                 // The handshake runs in the client's task, so a slow or
                 // silent client never holds up the accept loop.
                 Some(tls) => match tls.handshake(stream, peer, &client_events).await {
-                    Ok(stream) => service.serve(stream, peer, client_events, idle).await,
+                    Ok(stream) => {
+                        service
+                            .serve(stream, peer, local, client_events, idle)
+                            .await
+                    }
                     Err(e) => client_events.emit(Event::ClientFailed {
                         peer,
                         reason: e.to_string(),
@@ -237,17 +254,26 @@ async fn serve_one_relay(
     result
 }
 
+/// What a metered service does with its client.
+enum Work {
+    Echo,
+    Chat(Room),
+    Fanout(Fanout),
+}
+
 /// The services a keep-open server can offer; cloning shares their state.
 #[derive(Clone)]
 enum Service {
     Echo,
     Chat(Room),
     Fanout(Fanout),
+    /// A program per client, and the session's options for its relay.
+    Exec(Arc<str>, SessionOptions),
 }
 
 impl Service {
     fn small_messages(&self) -> bool {
-        !matches!(self, Service::Fanout(_))
+        !matches!(self, Service::Fanout(_) | Service::Exec(..))
     }
 
     /// Serves one client until it leaves or is idle for `idle`, then reports
@@ -257,17 +283,28 @@ impl Service {
         self,
         stream: S,
         peer: SocketAddr,
+        local: SocketAddr,
         events: Events,
         idle: Option<Duration>,
     ) {
+        let work = match self {
+            // The program's relay keeps its own clock and counts: its bytes
+            // may bypass a metered stream, by splice.
+            Service::Exec(command, session) => {
+                return serve_program(stream, peer, local, &command, &session, &events).await;
+            }
+            Service::Echo => Work::Echo,
+            Service::Chat(room) => Work::Chat(room),
+            Service::Fanout(fanout) => Work::Fanout(fanout),
+        };
         let started = Instant::now();
         let activity = Activity::new();
         let stream = Metered::new(stream, activity.clone());
         let work = async {
-            match self {
-                Service::Echo => drop(echo(stream).await),
-                Service::Chat(room) => room.serve_client(stream, peer).await,
-                Service::Fanout(fanout) => fanout.serve_client(stream).await,
+            match work {
+                Work::Echo => drop(echo(stream).await),
+                Work::Chat(room) => room.serve_client(stream, peer).await,
+                Work::Fanout(fanout) => fanout.serve_client(stream).await,
             }
         };
         tokio::select! {

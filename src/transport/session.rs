@@ -94,6 +94,9 @@ pub struct SessionOptions {
     /// Send FIN when input ends (rule 1). Off for peers that mistake a
     /// half-close for a full close.
     pub send_fin: bool,
+    /// Our output closing ends only the peer-to-us direction, not the
+    /// session: a served program that stops reading still has its say.
+    pub output_may_close: bool,
 }
 
 impl Default for SessionOptions {
@@ -101,6 +104,7 @@ impl Default for SessionOptions {
         SessionOptions {
             idle_timeout: None,
             send_fin: true,
+            output_may_close: false,
         }
     }
 }
@@ -201,6 +205,11 @@ pub async fn relay<S: Stream>(
                     std::io::ErrorKind::ConnectionReset => Error::Reset { peer },
                     _ => Error::io(format!("receiving from {peer}"), e),
                 });
+            }
+            Finished::Downstream(Err(PumpError::Write(e)))
+                if options.output_may_close && e.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                peer_done = true;
             }
             Finished::Downstream(Err(PumpError::Write(e))) => {
                 directions.close();

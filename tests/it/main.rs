@@ -8,6 +8,7 @@ mod chat;
 mod delivery;
 mod echo;
 mod errors;
+mod exec;
 mod idle;
 mod interop;
 mod json_records;
