@@ -94,22 +94,30 @@ fn round_trip(proxy_args: &[String], tls: bool) -> String {
         plain.args(["connect", "localhost", &listener.port()]);
         plain
     };
+    let err = echoed(
+        command.arg("-v").args(proxy_args),
+        "hello through the proxy\n",
+    );
+    assert!(listener.wait(20).success(), "{}", listener.stderr());
+    err
+}
+
+/// Runs `command` (a client of an echo server), sends `line`, waits for
+/// it to come back, then closes stdin; the client must end well. Its stderr.
+fn echoed(command: &mut Command, line: &str) -> String {
     let mut client = command
-        .arg("-v")
-        .args(proxy_args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = client.stdin.take().unwrap();
-    stdin.write_all(b"hello through the proxy\n").unwrap();
+    stdin.write_all(line.as_bytes()).unwrap();
     let out = LineLog::collect(client.stdout.take().unwrap(), |_| {});
-    out.wait_for("hello through the proxy", 20);
+    out.wait_for(line, 20);
     drop(stdin);
     let (status, err) = wait_with_stderr(&mut client, 20);
     assert!(status.success(), "{err}");
-    assert!(listener.wait(20).success(), "{}", listener.stderr());
     err
 }
 
@@ -218,19 +226,7 @@ fn all_proxy_is_honoured_unless_no_proxy() {
         if no_proxy {
             command.arg("--no-proxy");
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"echo me\n").unwrap();
-        let out = LineLog::collect(child.stdout.take().unwrap(), |_| {});
-        out.wait_for("echo me", 20);
-        drop(stdin);
-        let (status, err) = wait_with_stderr(&mut child, 20);
-        assert!(status.success(), "{err}");
+        let err = echoed(&mut command, "echo me\n");
         assert_eq!(err.contains("proxy: socks5h://"), through, "{err}");
     }
 }
