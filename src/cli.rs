@@ -30,6 +30,13 @@ pub enum Command {
     ///
     /// Example: `sockit connect example.org 80 < request`.
     Connect(ConnectArgs),
+    /// Be a SOCKS5 and HTTP CONNECT proxy on one port (clients told apart
+    /// by their first byte), serving clients until SIGINT or SIGTERM.
+    ///
+    /// Examples: `sockit proxy -v 1080`, then `curl --socks5-hostname
+    /// 127.0.0.1:1080 URL` or `curl -x http://127.0.0.1:1080 URL`;
+    /// `sockit proxy --auth me:secret --allow 10.0.0.0/8 0.0.0.0 1080`.
+    Proxy(ProxyArgs),
     /// Print this host's name, as gethostname() returns it.
     Hostname(HostnameArgs),
     /// Resolve names to addresses through the system resolver (getaddrinfo:
@@ -387,6 +394,30 @@ pub struct ConnectArgs {
 
     #[command(flatten)]
     pub tls: ConnectTlsArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Where to listen: `PORT` (loopback only, as listen) or `HOST PORT`.
+    #[arg(value_name = "[HOST] PORT", required = true, num_args = 1..=2)]
+    pub address: Vec<String>,
+
+    /// Require this login: SOCKS5 username/password (RFC 1929), HTTP
+    /// Basic (Proxy-Authorization); others get 05 FF or 407.
+    #[arg(long, value_name = "USER:PASS")]
+    pub auth: Option<String>,
+
+    /// Allow targets in this network only (repeatable, adding up); others
+    /// get SOCKS5 reply 0x02 or HTTP 403 and are never contacted.
+    #[arg(long, value_name = "CIDR")]
+    pub allow: Vec<String>,
+
+    /// Serve at most N clients at once; one more is accepted and closed at once.
+    #[arg(long, value_name = "N")]
+    pub max_conns: Option<usize>,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -58,6 +58,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Listen(args) => commands::transport::listen(args),
         Command::Connect(args) => commands::transport::connect(args),
+        Command::Proxy(args) => commands::transport::proxy(args),
         Command::Hostname(args) => Ok(commands::lookups::hostname(args)),
         Command::Resolve(args) => Ok(commands::lookups::resolve(args)),
         Command::Reverse(args) => Ok(commands::lookups::reverse(args)),

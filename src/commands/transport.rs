@@ -7,7 +7,7 @@ use sockit::addr::{PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
 use sockit::shutdown::StopReason;
 use sockit::tools::tls_check;
-use sockit::transport::proxy::{self, ProxyUrl};
+use sockit::transport::proxy::{self, ProxyRules, ProxyUrl};
 use sockit::transport::tls::{
     ClientTlsOptions, Fingerprint, ServerTlsOptions, TlsClient, TlsServer,
 };
@@ -19,22 +19,33 @@ use sockit::transport::{
 use sockit::{Error, Result};
 
 use super::{finish, runtime, seconds, signal_trigger};
-use crate::cli::{CommonArgs, ConnectArgs, ConnectTlsArgs, ListenArgs, ListenTlsArgs, TlsArgs};
+use crate::cli::{
+    CommonArgs, ConnectArgs, ConnectTlsArgs, ListenArgs, ListenTlsArgs, ProxyArgs, TlsArgs,
+};
 
-pub fn listen(args: ListenArgs) -> Result<i32> {
-    let (host, port) = match args.address.as_slice() {
+/// `[HOST] PORT` as listen and proxy take it, and `--max-conns` checked.
+fn server_address(
+    address: &[String],
+    max_conns: Option<usize>,
+    common: &CommonArgs,
+) -> Result<std::net::SocketAddr> {
+    let (host, port) = match address {
         [port] => (None, port),
         [host, port] => (Some(host.as_str()), port),
         _ => unreachable!("clap takes one or two values"),
     };
     let port = parse_port(port, PortUse::Listen)?;
-    if args.max_conns == Some(0) {
+    if max_conns == Some(0) {
         return Err(Error::Usage(
             "--max-conns 0 would refuse every client: give 1 or more".into(),
         ));
     }
+    listen_address(host, port, common.family.family())
+}
+
+pub fn listen(args: ListenArgs) -> Result<i32> {
     let common = &args.common;
-    let addr = listen_address(host, port, common.family.family())?;
+    let addr = server_address(&args.address, args.max_conns, common)?;
     let options = ServeOptions {
         mode: if args.echo {
             Mode::Echo
@@ -49,6 +60,7 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         keepalive: keepalive(common)?,
         tls: None,
         exec: args.exec.as_deref().map(Arc::from),
+        proxy: None,
     };
     if options.exec.is_some() && !addr.ip().is_loopback() {
         eprintln!(
@@ -67,16 +79,64 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         }
         options.tls = Some(Arc::new(server));
     }
+    let one_relay = options.mode == Mode::Relay && !options.keep_open && options.exec.is_none();
+    serve(addr, options, common, events, one_relay)
+}
+
+/// `sockit proxy`: a keep-open server whose service is the tunnel.
+pub fn proxy(args: ProxyArgs) -> Result<i32> {
+    let common = &args.common;
+    let addr = server_address(&args.address, args.max_conns, common)?;
+    let login = match &args.auth {
+        None => None,
+        Some(auth) => match auth.split_once(':') {
+            Some((user, pass)) if !user.is_empty() => Some((user.to_string(), pass.to_string())),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--auth {auth:?}: give it as USER:PASS"
+                )));
+            }
+        },
+    };
+    let allow = args
+        .allow
+        .iter()
+        .map(|cidr| {
+            cidr.parse::<ipnet::IpNet>()
+                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    Error::Usage(format!(
+                        "--allow {cidr:?} is not a network: write it as 10.0.0.0/8, 2001:db8::/32 or one address"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = ServeOptions {
+        keep_open: true,
+        max_conns: args.max_conns,
+        session: session_options(common)?,
+        keepalive: keepalive(common)?,
+        proxy: Some(Arc::new(ProxyRules { login, allow })),
+        ..ServeOptions::default()
+    };
+    serve(addr, options, common, events(common), false)
+}
+
+/// Binds `addr` and serves until done; `one_relay` when the session is one
+/// client's relay with our stdin and stdout (progress then applies).
+fn serve(
+    addr: std::net::SocketAddr,
+    options: ServeOptions,
+    common: &CommonArgs,
+    events: Events,
+    one_relay: bool,
+) -> Result<i32> {
     if options.keep_open {
         sockit::sys::raise_open_file_limit();
     }
     let runtime = runtime()?;
     let counters = Counters::new();
-    let progress = progress(
-        common,
-        &counters,
-        options.mode == Mode::Relay && !options.keep_open,
-    );
+    let progress = progress(common, &counters, one_relay);
     let ended = runtime.block_on(async {
         let listener = transport::bind_listener(addr, &events)?;
         let listener = tokio::net::TcpListener::from_std(listener)

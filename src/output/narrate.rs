@@ -54,6 +54,7 @@ pub fn describe(event: &Event) -> Option<String> {
             format!("connected to {peer} from {local} (three-way handshake complete)")
         }
         Event::ProgramExited { peer, status } => format!("program for {peer} ended: {status}"),
+        Event::TunnelOpened { peer, target } => format!("tunnel: {peer} to {target}"),
         Event::Tunnel { proxy, target } => format!("proxy: {proxy} connected us to {target}"),
         Event::InputFinished { peer } => {
             format!("input finished: sent FIN to {peer}, still reading its reply")

@@ -52,6 +52,8 @@ pub enum Event {
     Connected { local: SocketAddr, peer: SocketAddr },
     /// A proxy connected onward: the connection now carries `target`'s bytes.
     Tunnel { proxy: String, target: String },
+    /// Our proxy connected the client at `peer` to `target`.
+    TunnelOpened { peer: SocketAddr, target: String },
     /// Our input ended and we sent FIN: our half of the four-way close.
     InputFinished { peer: SocketAddr },
     /// The peer's FIN arrived: it will send no more.

@@ -165,6 +165,12 @@ fn start_threads(
         let result = pump(downstream.as_fd(), output.as_fd(), &mut |n| {
             reporter.received(n)
         });
+        // When our output is a socket too (a proxy's tunnel, a program
+        // started with a socket for stdout), the peer's FIN is passed on:
+        // closing our descriptor would not send it while others hold it.
+        if result.is_ok() {
+            let _ = SockRef::from(&output).shutdown(Shutdown::Write);
+        }
         reporter.downstream_ended(result);
     });
     Ok(Closer::Socket(socket))

@@ -23,6 +23,7 @@ use super::events::{Event, Events, Summary};
 use super::exec::serve_program;
 use super::fanout::Fanout;
 use super::io::{Input, Output, OutputQueue, read_chunks};
+use super::proxy::{ProxyRules, serve_proxy_client};
 use super::session::{Counters, SessionEnd, SessionOptions, relay, stopped};
 use super::stream::{Stream, set_keepalive};
 use super::tls::TlsServer;
@@ -57,6 +58,8 @@ pub struct ServeOptions {
     /// Run this shell command for each client, wired to it (`--exec`),
     /// instead of the mode's service.
     pub exec: Option<Arc<str>>,
+    /// Be a SOCKS5 and HTTP CONNECT proxy under these rules (`sockit proxy`).
+    pub proxy: Option<Arc<ProxyRules>>,
 }
 
 /// Serves clients of `listener` until done or until `trigger` fires. Our
@@ -73,6 +76,10 @@ pub async fn serve(
     trigger: StopTrigger,
 ) -> Result<SessionEnd> {
     let mut stop = trigger.subscribe();
+    if let Some(rules) = &options.proxy {
+        let service = Service::Proxy(Arc::clone(rules), options.session.clone());
+        return Ok(accept_loop(listener, options, service, &events, &mut stop).await);
+    }
     if let Some(command) = &options.exec {
         let service = Service::Exec(Arc::clone(command), options.session.clone());
         return Ok(accept_loop(listener, options, service, &events, &mut stop).await);
@@ -269,11 +276,16 @@ enum Service {
     Fanout(Fanout),
     /// A program per client, and the session's options for its relay.
     Exec(Arc<str>, SessionOptions),
+    /// A proxy's tunnel per client.
+    Proxy(Arc<ProxyRules>, SessionOptions),
 }
 
 impl Service {
     fn small_messages(&self) -> bool {
-        !matches!(self, Service::Fanout(_) | Service::Exec(..))
+        !matches!(
+            self,
+            Service::Fanout(_) | Service::Exec(..) | Service::Proxy(..)
+        )
     }
 
     /// Serves one client until it leaves or is idle for `idle`, then reports
@@ -292,6 +304,9 @@ impl Service {
             // may bypass a metered stream, by splice.
             Service::Exec(command, session) => {
                 return serve_program(stream, peer, local, &command, &session, &events).await;
+            }
+            Service::Proxy(rules, session) => {
+                return serve_proxy_client(stream, peer, &rules, &session, &events).await;
             }
             Service::Echo => Work::Echo,
             Service::Chat(room) => Work::Chat(room),

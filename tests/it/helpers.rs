@@ -105,14 +105,24 @@ impl Listener {
 
     /// The same through `command`, a sockit binary or a wrapper running one
     /// (`ip netns exec NS sockit`).
-    pub fn start_with(
+    pub fn start_with(command: Command, args: &[&str], stdin: Stdio, stdout: Stdio) -> Listener {
+        Listener::start_server(command, "listen", args, stdin, stdout)
+    }
+
+    /// `sockit proxy -v ARGS...`, as a listener.
+    pub fn start_proxy(args: &[&str]) -> Listener {
+        Listener::start_server(sockit(), "proxy", args, Stdio::null(), Stdio::null())
+    }
+
+    fn start_server(
         mut command: Command,
+        subcommand: &str,
         args: &[&str],
         stdin: Stdio,
         stdout: Stdio,
     ) -> Listener {
         let mut child = command
-            .arg("listen")
+            .arg(subcommand)
             .arg("-v")
             .args(args)
             .stdin(stdin)

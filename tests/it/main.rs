@@ -16,6 +16,7 @@ mod keep_open;
 mod lookups;
 mod ping;
 mod proxy;
+mod proxy_server;
 mod relay;
 mod scan;
 mod sniff;

@@ -7,8 +7,10 @@
 //! everything after it (TLS, the relay's splice path) works unchanged.
 
 mod client;
+mod server;
 
 pub use client::tunnel;
+pub use server::{ProxyRules, serve_proxy_client};
 
 use crate::error::{Error, Result};
 

@@ -1,0 +1,423 @@
+//! The proxy's side (`sockit proxy`): one port that speaks SOCKS5 (RFC 1928,
+//! with RFC 1929's login) and HTTP CONNECT, told apart by the client's first
+//! byte (5 is SOCKS5's version; an HTTP request starts with a letter).
+//!
+//! Each client asks for a target; the proxy checks its rules (the login, the
+//! allowed networks, checked against every address the target resolves to,
+//! so a refused target is never contacted), connects, answers, and from
+//! then on the connection is a relay between two sockets: the same relay as
+//! `listen`'s, so a tunnel costs what a relayed connection costs.
+
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use base64::Engine;
+use ipnet::IpNet;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::addr::Family;
+use crate::shutdown::StopTrigger;
+use crate::transport::connect::resolve_and_tell;
+use crate::transport::events::{Event, Events};
+use crate::transport::io::{Input, Output};
+use crate::transport::session::{Counters, SessionOptions, relay};
+use crate::transport::stream::Stream;
+
+/// What the proxy allows.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyRules {
+    /// A user name and password every client must give.
+    pub login: Option<(String, String)>,
+    /// Targets must be in one of these networks (any target when empty).
+    pub allow: Vec<IpNet>,
+}
+
+/// How long a client may take to say what it wants, and a target to answer.
+const REQUEST_LIMIT: Duration = Duration::from_secs(30);
+const CONNECT_LIMIT: Duration = Duration::from_secs(30);
+
+/// Serves one client of the proxy, from its request to the tunnel's end.
+pub async fn serve_proxy_client<S: Stream>(
+    mut client: S,
+    peer: SocketAddr,
+    rules: &ProxyRules,
+    session: &SessionOptions,
+    events: &Events,
+) {
+    let asked = tokio::time::timeout(REQUEST_LIMIT, open_tunnel(&mut client, rules)).await;
+    let (target, name) = match asked {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(reason)) => {
+            let reason = format!("proxy client {peer}: {reason}");
+            return events.emit(Event::ClientFailed { peer, reason });
+        }
+        Err(_) => {
+            let reason = format!(
+                "proxy client {peer} asked for nothing within {} s",
+                REQUEST_LIMIT.as_secs()
+            );
+            return events.emit(Event::ClientFailed { peer, reason });
+        }
+    };
+    let ends = (
+        target.as_fd().try_clone_to_owned(),
+        target.as_fd().try_clone_to_owned(),
+    );
+    let (Ok(from_target), Ok(to_target)) = ends else {
+        let reason = format!("proxy client {peer}: out of descriptors for the tunnel");
+        return events.emit(Event::ClientFailed { peer, reason });
+    };
+    drop(target);
+    events.emit(Event::TunnelOpened { peer, target: name });
+    let counters = Counters::new();
+    // Never fired: a stopping server aborts this task instead.
+    let trigger = StopTrigger::new();
+    let mut stop = trigger.subscribe();
+    let ended = relay(
+        client,
+        peer,
+        Input::Fd(from_target),
+        Output::Fd(to_target),
+        session,
+        &counters,
+        events,
+        &mut stop,
+    )
+    .await;
+    if let Err(e) = ended {
+        let reason = e.to_string();
+        events.emit(Event::ClientFailed { peer, reason });
+    }
+    events.emit(Event::Closed {
+        peer,
+        summary: counters.summary(),
+    });
+}
+
+/// A target as the client named it.
+enum Target {
+    Ip(IpAddr),
+    Name(String),
+}
+
+impl Target {
+    fn show(&self, port: u16) -> String {
+        match self {
+            Target::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+            Target::Ip(ip) => format!("{ip}:{port}"),
+            Target::Name(name) => format!("{name}:{port}"),
+        }
+    }
+}
+
+/// Why a target was not reached, in both protocols' terms.
+enum Refusal {
+    NotAllowed,
+    Refused,
+    Unreachable,
+    TimedOut,
+    Failed,
+}
+
+impl Refusal {
+    fn socks5_reply(&self) -> u8 {
+        match self {
+            Refusal::NotAllowed => 0x02,
+            Refusal::Refused => 0x05,
+            Refusal::Unreachable => 0x04,
+            Refusal::TimedOut => 0x04,
+            Refusal::Failed => 0x01,
+        }
+    }
+
+    fn http_status(&self) -> &'static str {
+        match self {
+            Refusal::NotAllowed => "403 Forbidden",
+            Refusal::TimedOut => "504 Gateway Timeout",
+            _ => "502 Bad Gateway",
+        }
+    }
+
+    fn words(&self) -> &'static str {
+        match self {
+            Refusal::NotAllowed => "not allowed by --allow",
+            Refusal::Refused => "connection refused",
+            Refusal::Unreachable => "host unreachable",
+            Refusal::TimedOut => "timed out",
+            Refusal::Failed => "connection failed",
+        }
+    }
+}
+
+/// Reads the request, checks it, connects and answers; the target's socket
+/// and its name on success, why not otherwise (the client has been told).
+async fn open_tunnel<S>(client: &mut S, rules: &ProxyRules) -> Result<(TcpStream, String), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let first = client.read_u8().await.map_err(|e| e.to_string())?;
+    if first == 5 {
+        socks5(client, rules).await
+    } else {
+        http_connect(client, first, rules).await
+    }
+}
+
+async fn socks5<S>(client: &mut S, rules: &ProxyRules) -> Result<(TcpStream, String), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let io = |e: std::io::Error| e.to_string();
+    let count = client.read_u8().await.map_err(io)?;
+    let mut methods = vec![0u8; count as usize];
+    client.read_exact(&mut methods).await.map_err(io)?;
+    let wanted = if rules.login.is_some() { 0x02 } else { 0x00 };
+    if !methods.contains(&wanted) {
+        let _ = client.write_all(&[5, 0xFF]).await;
+        return Err("SOCKS5: no acceptable authentication method offered (answered 05 FF)".into());
+    }
+    client.write_all(&[5, wanted]).await.map_err(io)?;
+    if let Some((user, pass)) = &rules.login {
+        // RFC 1929: version 1, then the name and the password, each with
+        // its length first.
+        let _version = client.read_u8().await.map_err(io)?;
+        let given_user = read_short_string(client).await.map_err(io)?;
+        let given_pass = read_short_string(client).await.map_err(io)?;
+        if given_user != user.as_bytes() || given_pass != pass.as_bytes() {
+            let _ = client.write_all(&[1, 1]).await;
+            return Err("SOCKS5: wrong user name or password".into());
+        }
+        client.write_all(&[1, 0]).await.map_err(io)?;
+    }
+    let mut head = [0u8; 4];
+    client.read_exact(&mut head).await.map_err(io)?;
+    let [_, command, _, kind] = head;
+    let target = match kind {
+        1 => {
+            let mut ip = [0u8; 4];
+            client.read_exact(&mut ip).await.map_err(io)?;
+            Target::Ip(IpAddr::from(ip))
+        }
+        4 => {
+            let mut ip = [0u8; 16];
+            client.read_exact(&mut ip).await.map_err(io)?;
+            Target::Ip(IpAddr::from(ip))
+        }
+        3 => {
+            let name = read_short_string(client).await.map_err(io)?;
+            Target::Name(String::from_utf8_lossy(&name).into_owned())
+        }
+        _ => {
+            let _ = client.write_all(&socks5_reply(0x08, None)).await;
+            return Err(format!(
+                "SOCKS5: address type {kind} unknown (answered 0x08)"
+            ));
+        }
+    };
+    let port = client.read_u16().await.map_err(io)?;
+    let name = target.show(port);
+    if command != 1 {
+        let _ = client.write_all(&socks5_reply(0x07, None)).await;
+        return Err(format!(
+            "SOCKS5: command {command} to {name} not supported (answered 0x07)"
+        ));
+    }
+    match reach(&target, port, rules).await {
+        Ok(stream) => {
+            let bound = stream.local_addr().ok();
+            client
+                .write_all(&socks5_reply(0, bound))
+                .await
+                .map_err(io)?;
+            Ok((stream, name))
+        }
+        Err(refusal) => {
+            let code = refusal.socks5_reply();
+            let _ = client.write_all(&socks5_reply(code, None)).await;
+            Err(format!(
+                "{name}: {} (SOCKS5 reply 0x0{code})",
+                refusal.words()
+            ))
+        }
+    }
+}
+
+async fn read_short_string<S: AsyncRead + Unpin>(client: &mut S) -> std::io::Result<Vec<u8>> {
+    let len = client.read_u8().await?;
+    let mut bytes = vec![0u8; len as usize];
+    client.read_exact(&mut bytes).await?;
+    Ok(bytes)
+}
+
+/// A reply with the address the proxy connected from (zeros on failure).
+fn socks5_reply(code: u8, bound: Option<SocketAddr>) -> Vec<u8> {
+    let bound = bound.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
+    let mut reply = vec![5, code, 0];
+    match bound.ip() {
+        IpAddr::V4(ip) => {
+            reply.push(1);
+            reply.extend_from_slice(&ip.octets());
+        }
+        IpAddr::V6(ip) => {
+            reply.push(4);
+            reply.extend_from_slice(&ip.octets());
+        }
+    }
+    reply.extend_from_slice(&bound.port().to_be_bytes());
+    reply
+}
+
+/// The longest request header we read.
+const HEADER_LIMIT: usize = 16 * 1024;
+
+async fn http_connect<S>(
+    client: &mut S,
+    first: u8,
+    rules: &ProxyRules,
+) -> Result<(TcpStream, String), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // Byte by byte to the blank line: what follows belongs to the target.
+    let mut header = vec![first];
+    while !header.ends_with(b"\r\n\r\n") {
+        if header.len() >= HEADER_LIMIT {
+            let _ = answer(client, "431 Request Header Fields Too Large", "").await;
+            return Err("HTTP: request header too large".into());
+        }
+        header.push(client.read_u8().await.map_err(|e| e.to_string())?);
+    }
+    let header = String::from_utf8_lossy(&header).into_owned();
+    let mut lines = header.split("\r\n");
+    let request = lines.next().unwrap_or_default();
+    let mut words = request.split(' ');
+    let (method, authority) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    if method != "CONNECT" {
+        let _ = answer(client, "501 Not Implemented", "").await;
+        return Err(format!(
+            "HTTP: {method} is not supported, only CONNECT (answered 501)"
+        ));
+    }
+    if let Some((user, pass)) = &rules.login {
+        let expected = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        let given = lines.find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("proxy-authorization")
+                .then(|| value.trim().to_string())
+        });
+        if given.as_deref() != Some(&format!("Basic {expected}")) {
+            let challenge = "Proxy-Authenticate: Basic realm=\"sockit\"\r\n";
+            let _ = answer(client, "407 Proxy Authentication Required", challenge).await;
+            return Err(format!(
+                "HTTP: CONNECT {authority} without the right login (answered 407)"
+            ));
+        }
+    }
+    let Some((host, port)) = split_authority(authority) else {
+        let _ = answer(client, "400 Bad Request", "").await;
+        return Err(format!(
+            "HTTP: CONNECT {authority:?} names no host:port (answered 400)"
+        ));
+    };
+    let target = match host.parse::<IpAddr>() {
+        Ok(ip) => Target::Ip(ip),
+        Err(_) => Target::Name(host.to_string()),
+    };
+    let name = target.show(port);
+    match reach(&target, port, rules).await {
+        Ok(stream) => {
+            answer(client, "200 Connection established", "")
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((stream, name))
+        }
+        Err(refusal) => {
+            let status = refusal.http_status();
+            let _ = answer(client, status, "").await;
+            Err(format!("{name}: {} (answered {status})", refusal.words()))
+        }
+    }
+}
+
+async fn answer<S: AsyncWrite + Unpin>(
+    client: &mut S,
+    status: &str,
+    headers: &str,
+) -> std::io::Result<()> {
+    let body = if status.starts_with('2') {
+        ""
+    } else {
+        "Content-Length: 0\r\n"
+    };
+    let text = format!("HTTP/1.1 {status}\r\n{headers}{body}\r\n");
+    client.write_all(text.as_bytes()).await?;
+    client.flush().await
+}
+
+/// `host:port` or `[v6]:port`.
+fn split_authority(authority: &str) -> Option<(&str, u16)> {
+    let (host, port) = authority.rsplit_once(':')?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    Some((host, port.parse().ok()?)).filter(|(host, _)| !host.is_empty())
+}
+
+/// Resolves the target, keeps the addresses the rules allow, and connects
+/// to the first that answers. A target outside the rules is never contacted.
+async fn reach(target: &Target, port: u16, rules: &ProxyRules) -> Result<TcpStream, Refusal> {
+    let mut addrs = match target {
+        Target::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+        Target::Name(name) => resolve_and_tell(name, port, Family::Any, &Events::none())
+            .await
+            .map_err(|_| Refusal::Unreachable)?,
+    };
+    if !rules.allow.is_empty() {
+        addrs.retain(|addr| rules.allow.iter().any(|net| net.contains(&addr.ip())));
+        if addrs.is_empty() {
+            return Err(Refusal::NotAllowed);
+        }
+    }
+    let mut last = Refusal::Failed;
+    for addr in addrs {
+        match tokio::time::timeout(CONNECT_LIMIT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => {
+                last = match e.kind() {
+                    ErrorKind::ConnectionRefused => Refusal::Refused,
+                    ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                        Refusal::Unreachable
+                    }
+                    _ => Refusal::Failed,
+                }
+            }
+            Err(_) => last = Refusal::TimedOut,
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    #[test]
+    fn authorities_and_replies() {
+        assert_eq!(
+            split_authority("example.org:443"),
+            Some(("example.org", 443))
+        );
+        assert_eq!(split_authority("[::1]:8080"), Some(("::1", 8080)));
+        assert_eq!(split_authority(":80"), None);
+        assert_eq!(split_authority("host"), None);
+        let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 1080);
+        assert_eq!(socks5_reply(0, Some(v6)).len(), 4 + 16 + 2);
+        assert_eq!(socks5_reply(2, None), vec![5, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
+    }
+}

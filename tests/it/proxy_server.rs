@@ -1,0 +1,196 @@
+//! `sockit proxy`: SOCKS5 and HTTP CONNECT on one port, checked with the
+//! clients people use (curl, ncat, sockit's own --proxy) against a real
+//! HTTP server (python3 -m http.server), with its login and --allow rules.
+
+use std::process::{Child, Command, Stdio};
+
+use crate::helpers::*;
+use crate::tls::wait_tcp_listening;
+
+/// `python3 -m http.server` on loopback, serving one known file.
+struct WebServer {
+    child: Child,
+    port: u16,
+    _root: tempfile::TempDir,
+}
+
+impl WebServer {
+    fn start() -> WebServer {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(
+            root.path().join("index.html"),
+            "hello through sockit proxy\n",
+        )
+        .unwrap();
+        let port = free_port("127.0.0.1");
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
+            .current_dir(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_tcp_listening(port);
+        WebServer {
+            child,
+            port,
+            _root: root,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://localhost:{}/", self.port)
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn proxy(args: &[&str]) -> Listener {
+    let mut all = args.to_vec();
+    all.push("0");
+    Listener::start_proxy(&all)
+}
+
+/// curl through the proxy; its exit code and body.
+fn curl(args: &[&str], url: &str) -> (Option<i32>, String) {
+    require("curl", "curl");
+    let (status, out, _) = run(
+        Command::new("curl")
+            .args(["-s", "--max-time", "20", "--noproxy", ""])
+            .args(args)
+            .arg(url),
+        30,
+    );
+    (status.code(), String::from_utf8_lossy(&out).into_owned())
+}
+
+const BODY: &str = "hello through sockit proxy\n";
+
+#[test]
+fn curl_through_socks5_socks5h_and_http_connect() {
+    let web = WebServer::start();
+    let server = proxy(&[]);
+    let at = format!("127.0.0.1:{}", server.port());
+    for how in [
+        vec!["--socks5-hostname", at.as_str()],
+        vec!["--socks5", at.as_str()],
+        vec!["-p", "-x", &format!("http://{at}")],
+    ] {
+        let (code, body) = curl(&how, &web.url());
+        assert_eq!(code, Some(0), "{how:?}: {}", server.stderr());
+        assert_eq!(body, BODY, "{how:?}");
+    }
+    server.wait_for(&format!("to localhost:{}", web.port), 10);
+}
+
+#[test]
+fn a_login_is_asked_and_checked() {
+    let web = WebServer::start();
+    let server = proxy(&["--auth", "me:secret"]);
+    let at = format!("127.0.0.1:{}", server.port());
+    let http = format!("http://{at}");
+    let (code, body) = curl(
+        &["--socks5-hostname", &at, "--proxy-user", "me:secret"],
+        &web.url(),
+    );
+    assert_eq!((code, body.as_str()), (Some(0), BODY));
+    let (code, body) = curl(
+        &["-p", "-x", &http, "--proxy-user", "me:secret"],
+        &web.url(),
+    );
+    assert_eq!((code, body.as_str()), (Some(0), BODY));
+    // No login: SOCKS5 05 FF; HTTP 407.
+    let (code, _) = curl(&["--socks5-hostname", &at], &web.url());
+    assert_ne!(code, Some(0));
+    server.wait_for("answered 05 FF", 10);
+    let (status, _, _) = run(
+        Command::new("curl")
+            .args(["-s", "-p", "-x", &http, "-o", "/dev/null"])
+            .args(["-w", "%{http_connect}", "--max-time", "20"])
+            .arg(web.url()),
+        30,
+    );
+    assert_ne!(status.code(), Some(0));
+    server.wait_for("answered 407", 10);
+    // A wrong password.
+    let (code, _) = curl(
+        &["--socks5-hostname", &at, "--proxy-user", "me:wrong"],
+        &web.url(),
+    );
+    assert_ne!(code, Some(0));
+    server.wait_for("wrong user name or password", 10);
+}
+
+/// A target outside --allow gets 0x02 or 403 and is never contacted.
+#[test]
+fn allow_rules_refuse_before_connecting() {
+    let target = Listener::start(&["-k", "--echo", "0"], Stdio::null(), Stdio::null());
+    let server = proxy(&["--allow", "10.0.0.0/8", "--allow", "192.0.2.1"]);
+    let at = format!("127.0.0.1:{}", server.port());
+    let url = format!("http://127.0.0.1:{}/", target.port());
+    let (code, _) = curl(&["--socks5", &at], &url);
+    assert_ne!(code, Some(0));
+    server.wait_for("not allowed by --allow (SOCKS5 reply 0x02)", 10);
+    let (code, _) = curl(&["-p", "-x", &format!("http://{at}")], &url);
+    assert_ne!(code, Some(0));
+    server.wait_for("(answered 403 Forbidden)", 10);
+    assert!(
+        !target.stderr().contains("connection from"),
+        "{}",
+        target.stderr()
+    );
+    let (status, _, err) = run(sockit().args(["proxy", "--allow", "10.0.0.0/33", "0"]), 10);
+    assert_eq!(status.code(), Some(2), "{err}");
+}
+
+#[test]
+fn ncat_through_it() {
+    require("ncat", "ncat");
+    let target = Listener::start(&["-k", "--echo", "0"], Stdio::null(), Stdio::null());
+    let server = proxy(&[]);
+    for kind in ["socks5", "http"] {
+        let (status, out, err) = run_with_input(
+            Command::new("ncat")
+                .args(["--proxy", &format!("127.0.0.1:{}", server.port())])
+                .args(["--proxy-type", kind, "127.0.0.1", &target.port()]),
+            b"via ncat\n",
+            30,
+        );
+        assert!(status.success(), "{kind}: {err}");
+        assert_eq!(out, b"via ncat\n", "{kind}");
+    }
+}
+
+/// sockit's client through sockit's proxy, chained through both protocols,
+/// with TLS on top: the proxy passes half-closes on, so the client's
+/// close_notify and FIN go first and the server's close still arrives.
+#[test]
+fn sockit_through_sockit_with_tls() {
+    let server = proxy(&[]);
+    let mut target = Listener::start(&["--tls", "--echo", "0"], Stdio::null(), Stdio::null());
+    let at = format!("127.0.0.1:{}", server.port());
+    let (status, out, err) = run_with_input(
+        target.pinned_tls_client().args([
+            "--proxy",
+            &format!("socks5h://{at}"),
+            "--proxy",
+            &format!("http://{at}"),
+        ]),
+        b"end to end\n",
+        30,
+    );
+    assert!(status.success(), "{err}");
+    assert_eq!(out, b"end to end\n");
+    assert!(target.wait(20).success(), "{}", target.stderr());
+}
