@@ -421,3 +421,51 @@ pub fn open_terminal(columns: u16) -> (std::os::fd::OwnedFd, std::os::fd::OwnedF
     tcsetattr(&pty.slave, SetArg::TCSANOW, &modes).unwrap();
     (pty.master, pty.slave)
 }
+
+/// Waits (at most 5 s) until something listens on TCP `port` here.
+pub fn wait_tcp_listening(port: u16) {
+    for _ in 0..250 {
+        let out = Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output()
+            .unwrap();
+        if !out.stdout.is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("nothing listens on TCP port {port}");
+}
+
+/// A peer program serving on `port` (a proxy, a web server), killed when
+/// the test ends; `keep` holds files it reads (its configuration, its root).
+pub struct Daemon {
+    child: Child,
+    pub port: u16,
+    _keep: Option<tempfile::TempDir>,
+}
+
+impl Daemon {
+    /// Starts `command` (output discarded) and waits until it listens on `port`.
+    pub fn start(mut command: Command, port: u16, keep: Option<tempfile::TempDir>) -> Daemon {
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the peer");
+        let daemon = Daemon {
+            child,
+            port,
+            _keep: keep,
+        };
+        wait_tcp_listening(port);
+        daemon
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

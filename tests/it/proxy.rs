@@ -2,27 +2,15 @@
 //! (HTTP CONNECT), alone and chained, with TLS on top, and their refusals.
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use crate::helpers::*;
-use crate::tls::wait_tcp_listening;
 
-/// A proxy process, killed when the test ends.
-struct Proxy {
-    child: Child,
-    port: u16,
-    _config: Option<tempfile::TempDir>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// microsocks or tinyproxy on loopback.
+struct Proxy(Daemon);
 
 impl Proxy {
-    /// microsocks on loopback, asking for `login` if given.
+    /// microsocks, asking for `login` if given.
     fn socks5(login: Option<(&str, &str)>) -> Proxy {
         require("microsocks", "microsocks");
         let port = free_port("127.0.0.1");
@@ -31,20 +19,10 @@ impl Proxy {
         if let Some((user, pass)) = login {
             command.args(["-u", user, "-P", pass]);
         }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_tcp_listening(port);
-        Proxy {
-            child,
-            port,
-            _config: None,
-        }
+        Proxy(Daemon::start(command, port, None))
     }
 
-    /// tinyproxy on loopback, asking for `login` if given.
+    /// tinyproxy, asking for `login` if given.
     fn http(login: Option<(&str, &str)>) -> Proxy {
         require("tinyproxy", "tinyproxy");
         let port = free_port("127.0.0.1");
@@ -57,22 +35,17 @@ impl Proxy {
         }
         let path = dir.path().join("tinyproxy.conf");
         std::fs::write(&path, config).unwrap();
-        let child = Command::new("tinyproxy")
-            .args(["-d", "-c", path.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_tcp_listening(port);
-        Proxy {
-            child,
-            port,
-            _config: Some(dir),
-        }
+        let mut command = Command::new("tinyproxy");
+        command.args(["-d", "-c", path.to_str().unwrap()]);
+        Proxy(Daemon::start(command, port, Some(dir)))
+    }
+
+    fn port(&self) -> u16 {
+        self.0.port
     }
 
     fn url(&self, scheme: &str) -> String {
-        format!("{scheme}://127.0.0.1:{}", self.port)
+        format!("{scheme}://127.0.0.1:{}", self.port())
     }
 }
 
@@ -135,7 +108,7 @@ fn socks5_and_socks5h_through_microsocks() {
         assert!(
             err.contains(&format!(
                 "proxy: {scheme}://127.0.0.1:{} connected us to localhost:",
-                proxy.port
+                proxy.port()
             )),
             "{err}"
         );
@@ -160,12 +133,12 @@ fn a_chain_of_two_proxies_with_logins() {
     let socks = Proxy::socks5(Some(("alice", "s3cret")));
     let http = Proxy::http(Some(("bob", "hunter2")));
     let urls = [
-        format!("socks5h://alice:s3cret@127.0.0.1:{}", socks.port),
-        format!("http://bob:hunter2@127.0.0.1:{}", http.port),
+        format!("socks5h://alice:s3cret@127.0.0.1:{}", socks.port()),
+        format!("http://bob:hunter2@127.0.0.1:{}", http.port()),
     ];
     let err = round_trip(&proxy_flags(&urls), false);
     assert!(
-        err.contains(&format!("connected us to 127.0.0.1:{}", http.port)),
+        err.contains(&format!("connected us to 127.0.0.1:{}", http.port())),
         "{err}"
     );
     assert!(!err.contains("s3cret") && !err.contains("hunter2"), "{err}");
@@ -240,7 +213,7 @@ fn refusals_name_the_proxy_and_its_answer() {
     let nothing = free_port("127.0.0.1");
     let cases = [
         (
-            format!("socks5://alice:wrong@127.0.0.1:{}", socks.port),
+            format!("socks5://alice:wrong@127.0.0.1:{}", socks.port()),
             "authentication failed".to_string(),
         ),
         (
@@ -250,7 +223,7 @@ fn refusals_name_the_proxy_and_its_answer() {
         (http.url("http"), "HTTP 407".to_string()),
         // tinyproxy answers a wrong password with 401, not 407.
         (
-            format!("http://bob:wrong@127.0.0.1:{}", http.port),
+            format!("http://bob:wrong@127.0.0.1:{}", http.port()),
             "HTTP 401 Unauthorized: check the user name and password".to_string(),
         ),
         (

@@ -2,28 +2,20 @@
 //! clients people use (curl, ncat, sockit's own --proxy) against a real
 //! HTTP server (python3 -m http.server), with its login and --allow rules.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use crate::helpers::*;
-use crate::tls::wait_tcp_listening;
 
 /// `python3 -m http.server` on loopback, serving one known file.
-struct WebServer {
-    child: Child,
-    port: u16,
-    _root: tempfile::TempDir,
-}
+struct WebServer(Daemon);
 
 impl WebServer {
     fn start() -> WebServer {
         let root = tempfile::tempdir().unwrap();
-        std::fs::write(
-            root.path().join("index.html"),
-            "hello through sockit proxy\n",
-        )
-        .unwrap();
+        std::fs::write(root.path().join("index.html"), BODY).unwrap();
         let port = free_port("127.0.0.1");
-        let child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .args([
                 "-m",
                 "http.server",
@@ -31,28 +23,12 @@ impl WebServer {
                 "127.0.0.1",
                 &port.to_string(),
             ])
-            .current_dir(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_tcp_listening(port);
-        WebServer {
-            child,
-            port,
-            _root: root,
-        }
+            .current_dir(root.path());
+        WebServer(Daemon::start(command, port, Some(root)))
     }
 
     fn url(&self) -> String {
-        format!("http://localhost:{}/", self.port)
-    }
-}
-
-impl Drop for WebServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("http://localhost:{}/", self.0.port)
     }
 }
 
@@ -91,7 +67,7 @@ fn curl_through_socks5_socks5h_and_http_connect() {
         assert_eq!(code, Some(0), "{how:?}: {}", server.stderr());
         assert_eq!(body, BODY, "{how:?}");
     }
-    server.wait_for(&format!("to localhost:{}", web.port), 10);
+    server.wait_for(&format!("to localhost:{}", web.0.port), 10);
 }
 
 #[test]

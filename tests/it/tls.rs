@@ -79,21 +79,6 @@ impl Pki {
     }
 }
 
-/// Waits (at most 5 s) until something listens on TCP `port` here.
-pub(crate) fn wait_tcp_listening(port: u16) {
-    for _ in 0..250 {
-        let out = Command::new("ss")
-            .args(["-Hltn", &format!("sport = :{port}")])
-            .output()
-            .unwrap();
-        if !out.stdout.is_empty() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("nothing listens on TCP port {port}");
-}
-
 pub(crate) fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }

@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 
 use crate::helpers::*;
-use crate::tls::{Pki, strs, tls_connect, tls_listener, wait_tcp_listening};
+use crate::tls::{Pki, strs, tls_connect, tls_listener};
 
 /// `socat -u FILE OPENSSL:` uploads to `listen --tls`, verifying it against
 /// the test CA: every byte arrives and both exit 0 (socat never reads, so
