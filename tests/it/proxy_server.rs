@@ -53,15 +53,18 @@ fn curl(args: &[&str], url: &str) -> (Option<i32>, String) {
 
 const BODY: &str = "hello through sockit proxy\n";
 
+/// SOCKS5 both ways, HTTP CONNECT (-p) and a plain forwarded GET (-x alone).
 #[test]
-fn curl_through_socks5_socks5h_and_http_connect() {
+fn curl_through_socks5_socks5h_connect_and_forwarding() {
     let web = WebServer::start();
     let server = proxy(&[]);
     let at = format!("127.0.0.1:{}", server.port());
+    let http = format!("http://{at}");
     for how in [
         vec!["--socks5-hostname", at.as_str()],
         vec!["--socks5", at.as_str()],
-        vec!["-p", "-x", &format!("http://{at}")],
+        vec!["-p", "-x", &http],
+        vec!["-x", &http],
     ] {
         let (code, body) = curl(&how, &web.url());
         assert_eq!(code, Some(0), "{how:?}: {}", server.stderr());

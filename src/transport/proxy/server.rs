@@ -294,16 +294,14 @@ where
     let mut lines = header.split("\r\n");
     let request = lines.next().unwrap_or_default();
     let mut words = request.split(' ');
-    let (method, authority) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    if method != "CONNECT" {
-        let _ = answer(client, "501 Not Implemented", "").await;
-        return Err(format!(
-            "HTTP: {method} is not supported, only CONNECT (answered 501)"
-        ));
-    }
+    let (method, uri, version) = (
+        words.next().unwrap_or(""),
+        words.next().unwrap_or(""),
+        words.next().unwrap_or("HTTP/1.1"),
+    );
     if let Some((user, pass)) = &rules.login {
         let expected = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        let given = lines.find_map(|line| {
+        let given = lines.clone().find_map(|line| {
             let (name, value) = line.split_once(':')?;
             name.trim()
                 .eq_ignore_ascii_case("proxy-authorization")
@@ -313,14 +311,52 @@ where
             let challenge = "Proxy-Authenticate: Basic realm=\"sockit\"\r\n";
             let _ = answer(client, "407 Proxy Authentication Required", challenge).await;
             return Err(format!(
-                "HTTP: CONNECT {authority} without the right login (answered 407)"
+                "HTTP: {method} {uri} without the right login (answered 407)"
             ));
         }
     }
-    let Some((host, port)) = split_authority(authority) else {
+    // A forward proxy's request: `GET http://host:port/path HTTP/1.1`. The
+    // origin gets it in its own form (`GET /path`), without the proxy's
+    // headers, and closes after answering: one request per connection.
+    let (authority, forwarded) = if method == "CONNECT" {
+        (uri.to_string(), None)
+    } else {
+        let Some(rest) = uri.strip_prefix("http://") else {
+            let _ = answer(client, "501 Not Implemented", "").await;
+            return Err(format!(
+                "HTTP: {method} {uri}: only CONNECT and http:// requests are forwarded (answered 501)"
+            ));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(at) => rest.split_at(at),
+            None => (rest, "/"),
+        };
+        let mut head = format!("{method} {path} {version}\r\n");
+        for line in lines.filter(|line| !line.is_empty()) {
+            let name = line.split(':').next().unwrap_or("").trim();
+            let hop_by_hop = [
+                "proxy-authorization",
+                "proxy-connection",
+                "connection",
+                "keep-alive",
+            ];
+            if !hop_by_hop.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+                head.push_str(line);
+                head.push_str("\r\n");
+            }
+        }
+        head.push_str("Connection: close\r\n\r\n");
+        let authority = if authority.contains(':') && !authority.ends_with(']') {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        (authority, Some(head))
+    };
+    let Some((host, port)) = split_authority(&authority) else {
         let _ = answer(client, "400 Bad Request", "").await;
         return Err(format!(
-            "HTTP: CONNECT {authority:?} names no host:port (answered 400)"
+            "HTTP: {method} {uri:?} names no host:port (answered 400)"
         ));
     };
     let target = match host.parse::<IpAddr>() {
@@ -329,10 +365,12 @@ where
     };
     let name = target.show(port);
     match reach(&target, port, rules).await {
-        Ok(stream) => {
-            answer(client, "200 Connection established", "")
-                .await
-                .map_err(|e| e.to_string())?;
+        Ok(mut stream) => {
+            match forwarded {
+                Some(head) => stream.write_all(head.as_bytes()).await,
+                None => answer(client, "200 Connection established", "").await,
+            }
+            .map_err(|e| e.to_string())?;
             Ok((stream, name))
         }
         Err(refusal) => {
