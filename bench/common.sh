@@ -18,3 +18,14 @@ wait_listen() {
   for _ in $(seq 300); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.01; done
   echo "nothing listens on $1" >&2; return 1
 }
+
+# payload_in_shm NAME: WORK, a directory in /dev/shm removed at exit (with
+# the script's background jobs), and FILE in it: SIZE_MB MiB of random
+# bytes, BYTES long.
+payload_in_shm() {
+  WORK=$(mktemp -d "/dev/shm/sockit-$1-XXXX")
+  trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
+  FILE=$WORK/data
+  BYTES=$((SIZE_MB << 20))
+  head -c "$BYTES" /dev/urandom > "$FILE"
+}

@@ -20,11 +20,7 @@ SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-3}
 cargo build --release --quiet --bin sockit
 SOCKIT=$PWD/target/release/sockit
-WORK=$(mktemp -d /dev/shm/sockit-proxy-XXXX)
-trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
-FILE=$WORK/data
-head -c "$((SIZE_MB << 20))" /dev/urandom > "$FILE"
-BYTES=$((SIZE_MB << 20))
+payload_in_shm proxy
 
 start_proxy() { # name port
   case $1 in

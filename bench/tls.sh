@@ -28,11 +28,7 @@ SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-3}
 cargo build --release --quiet --bin sockit
 SOCKIT=$PWD/target/release/sockit
-WORK=$(mktemp -d /dev/shm/sockit-tls-XXXX)
-trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
-FILE=$WORK/data
-head -c "$((SIZE_MB << 20))" /dev/urandom > "$FILE"
-BYTES=$((SIZE_MB << 20))
+payload_in_shm tls
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
