@@ -12,13 +12,11 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::sync::Arc;
 
 use super::events::{Event, Events};
 use super::io::{Input, Output};
-use super::session::{Counters, SessionOptions, relay};
+use super::session::{SessionOptions, relay_one_client};
 use super::stream::Stream;
-use crate::shutdown::StopTrigger;
 
 /// Runs `command` for the client at `peer` and relays between them until
 /// both are done, then reaps the program and reports its exit status.
@@ -58,38 +56,17 @@ pub async fn serve_program<S: Stream>(
         let reason = "cannot take the program's stdin and stdout".to_string();
         return events.emit(Event::ClientFailed { peer, reason });
     };
-    let counters = Counters::new();
-    // Never fired: a stopping server aborts this task instead.
-    let trigger = StopTrigger::new();
-    let mut stop = trigger.subscribe();
     let options = SessionOptions {
         output_may_close: true,
         ..session.clone()
     };
-    let ended = relay(
-        stream,
-        peer,
-        Input::Fd(from_program),
-        Output::Fd(to_program),
-        &options,
-        &Arc::clone(&counters),
-        events,
-        &mut stop,
-    )
-    .await;
-    if let Err(e) = ended {
-        events.emit(Event::ClientFailed {
-            peer,
-            reason: e.to_string(),
-        });
-    }
+    let input = Input::Fd(from_program);
+    let output = Output::Fd(to_program);
+    let summary = relay_one_client(stream, peer, input, output, &options, events).await;
     let status = match child.wait().await {
         Ok(status) => status.to_string(),
         Err(e) => format!("not known ({e})"),
     };
     events.emit(Event::ProgramExited { peer, status });
-    events.emit(Event::Closed {
-        peer,
-        summary: counters.summary(),
-    });
+    events.emit(Event::Closed { peer, summary });
 }

@@ -31,7 +31,7 @@ use super::pump::PumpError;
 use super::relay::{self, Context, Finished};
 use super::stream::Stream;
 use crate::error::{Error, Result};
-use crate::shutdown::{StopReason, StopSignal};
+use crate::shutdown::{StopReason, StopSignal, StopTrigger};
 
 /// A session's byte counts and start, shared with whoever watches the
 /// transfer (progress, summary).
@@ -224,6 +224,32 @@ pub async fn relay<S: Stream>(
         return Err(Error::PeerStoppedReading { peer });
     }
     Ok(SessionEnd::Relay(RelayEnd::Finished))
+}
+
+/// One client of a keep-open server relayed with a local side of its own
+/// (a program, a proxy's target): a failure is that client's `-v` line, not
+/// the server's end. The server stops such clients by aborting their task,
+/// so no stop signal is needed. What moved, for the summary.
+pub async fn relay_one_client<S: Stream>(
+    stream: S,
+    peer: SocketAddr,
+    input: Input,
+    output: Output,
+    options: &SessionOptions,
+    events: &Events,
+) -> Summary {
+    let counters = Counters::new();
+    let never_fired = StopTrigger::new();
+    let mut stop = never_fired.subscribe();
+    let ended = relay(
+        stream, peer, input, output, options, &counters, events, &mut stop,
+    )
+    .await;
+    if let Err(e) = ended {
+        let reason = e.to_string();
+        events.emit(Event::ClientFailed { peer, reason });
+    }
+    counters.summary()
 }
 
 /// The whole client: connect, relay until the session ends or `stop`

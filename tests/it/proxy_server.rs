@@ -129,8 +129,11 @@ fn allow_rules_refuse_before_connecting() {
         "{}",
         target.stderr()
     );
-    let (status, _, err) = run(sockit().args(["proxy", "--allow", "10.0.0.0/33", "0"]), 10);
-    assert_eq!(status.code(), Some(2), "{err}");
+    for bad in [["--allow", "10.0.0.0/33"], ["--auth", "no-colon"]] {
+        let (status, _, err) = run(sockit().arg("proxy").args(bad).arg("0"), 10);
+        assert_eq!(status.code(), Some(2), "{bad:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

@@ -47,6 +47,9 @@ pub struct ProxyUrl {
 /// The port curl assumes when a proxy URL names none.
 const DEFAULT_PORT: u16 = 1080;
 
+/// Read by hand rather than with the `url` crate, which drops a scheme's
+/// default port: `http://proxy:80` would read as no port at all, which
+/// curl (and so sockit) takes as 1080.
 impl std::str::FromStr for ProxyUrl {
     type Err = Error;
 
@@ -108,26 +111,9 @@ fn split_host_port(authority: &str) -> Option<(String, Option<&str>)> {
 
 /// `%40` in a user name or password is `@`, as in any URL.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Shown in messages and `-v` lines: never the password.

@@ -19,11 +19,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::addr::Family;
-use crate::shutdown::StopTrigger;
 use crate::transport::connect::resolve_and_tell;
 use crate::transport::events::{Event, Events};
 use crate::transport::io::{Input, Output};
-use crate::transport::session::{Counters, SessionOptions, relay};
+use crate::transport::session::{SessionOptions, relay_one_client};
 use crate::transport::stream::Stream;
 
 /// What the proxy allows.
@@ -72,29 +71,10 @@ pub async fn serve_proxy_client<S: Stream>(
     };
     drop(target);
     events.emit(Event::TunnelOpened { peer, target: name });
-    let counters = Counters::new();
-    // Never fired: a stopping server aborts this task instead.
-    let trigger = StopTrigger::new();
-    let mut stop = trigger.subscribe();
-    let ended = relay(
-        client,
-        peer,
-        Input::Fd(from_target),
-        Output::Fd(to_target),
-        session,
-        &counters,
-        events,
-        &mut stop,
-    )
-    .await;
-    if let Err(e) = ended {
-        let reason = e.to_string();
-        events.emit(Event::ClientFailed { peer, reason });
-    }
-    events.emit(Event::Closed {
-        peer,
-        summary: counters.summary(),
-    });
+    let input = Input::Fd(from_target);
+    let output = Output::Fd(to_target);
+    let summary = relay_one_client(client, peer, input, output, session, events).await;
+    events.emit(Event::Closed { peer, summary });
 }
 
 /// A target as the client named it.
