@@ -5,9 +5,10 @@
 //!     cargo run --example embedded_echo
 
 use sockit::shutdown::{StopReason, StopTrigger};
+use sockit::transport::listener::Listener;
 use sockit::transport::{
     self, ConnectOptions, Counters, Events, Input, Mode, Output, RelayEnd, ServeOptions,
-    SessionEnd, SessionOptions,
+    SessionEnd, SessionOptions, Target,
 };
 use tokio::io::AsyncReadExt;
 
@@ -15,8 +16,8 @@ use tokio::io::AsyncReadExt;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // socket, bind, listen: port 0, so the kernel picks a free port.
     let listener = transport::bind_listener("127.0.0.1:0".parse()?, &Events::none())?;
-    let listener = tokio::net::TcpListener::from_std(listener)?;
     let port = listener.local_addr()?.port();
+    let listener = Listener::tcp(listener)?;
 
     // accept, recv/send, close, for every client until told to stop.
     let stop = StopTrigger::new();
@@ -47,9 +48,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let narration = Events::new(|event| eprintln!("client: {event:?}"));
     let (output, mut printed) = tokio::io::duplex(64 * 1024);
     let question = b"hello from Rust\n";
-    let ended = transport::connect_and_relay(
-        "127.0.0.1",
+    let target = Target::Host {
+        host: "127.0.0.1".into(),
         port,
+    };
+    let ended = transport::connect_and_relay(
+        &target,
         &ConnectOptions::default(),
         Input::reader(&question[..]),
         Output::writer(output),

@@ -73,7 +73,7 @@ async fn session(target: SocketAddr, pin: Fingerprint) -> Result<Duration, Strin
         .map_err(|e| format!("connect: {e}"))?;
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
     let (mut tls, _) = client
-        .handshake_details(tcp, target)
+        .handshake_details(tcp.into(), &target.into())
         .await
         .map_err(|e| e.to_string())?;
     let message = [b'x'; MESSAGE];

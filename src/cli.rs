@@ -300,8 +300,20 @@ fn parse_ports(text: &str) -> Result<PortList, String> {
 pub struct ListenArgs {
     /// Where to listen: an optional host (default 127.0.0.1, or ::1 with -6;
     /// 0.0.0.0 or :: for every interface) and a port (0 picks a free one).
+    /// With -U, the socket's path, or @NAME.
     #[arg(value_name = "[HOST] PORT", required = true, num_args = 1..=2)]
     pub address: Vec<String>,
+
+    /// Listen on a Unix socket: the address is its path, or @NAME for
+    /// Linux's abstract namespace. A stale file left by a dead server is
+    /// replaced; a live server's is not. Our file is removed when we exit.
+    #[arg(short = 'U', long)]
+    pub unix: bool,
+
+    /// The Unix socket file's permissions, in octal as chmod takes them
+    /// (600: only this user may connect). Set before any client can connect.
+    #[arg(long, value_name = "OCTAL", requires = "unix")]
+    pub mode: Option<String>,
 
     /// UDP: receive datagrams from any number of peers (each payload to
     /// stdout; stdin lines go to the peer heard from last), until SIGINT/SIGTERM.
@@ -365,10 +377,17 @@ pub struct ListenTlsArgs {
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The server's name or address.
+    /// The server's name or address (with -U, the socket's path or @NAME).
     pub host: String,
-    /// The server's port.
-    pub port: String,
+    /// The server's port (none with -U).
+    #[arg(required_unless_present = "unix")]
+    pub port: Option<String>,
+
+    /// Connect to a Unix socket: HOST is its path, or @NAME for Linux's
+    /// abstract namespace; there is no port. With -u, a datagram socket,
+    /// bound to a fresh abstract name so that replies can reach us.
+    #[arg(short = 'U', long, conflicts_with_all = ["proxy", "broadcast"])]
+    pub unix: bool,
 
     /// UDP: each stdin line (or 16 KiB run without newline) becomes one
     /// datagram; replies go to stdout until stdin ends and -w seconds (default

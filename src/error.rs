@@ -9,6 +9,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::transport::endpoint::Endpoint;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +79,12 @@ pub enum Error {
     #[error(
         "connection with {peer} was reset by the peer: it aborted or crashed, so data in flight may be lost"
     )]
-    Reset { peer: SocketAddr },
+    Reset { peer: Endpoint },
 
     #[error(
         "{peer} closed the connection before reading everything we sent; the rest of the input was not delivered"
     )]
-    PeerStoppedReading { peer: SocketAddr },
+    PeerStoppedReading { peer: Endpoint },
 
     #[error(
         "cannot open an ICMP socket: unprivileged ICMP sockets are limited to the groups in net.ipv4.ping_group_range (now \"{group_range}\") and raw ones need root or CAP_NET_RAW; widen the range (sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"), run as root, or time TCP handshakes instead with --tcp PORT"
@@ -103,6 +105,11 @@ pub enum Error {
     /// protocol's own words, with what to do.
     #[error("proxy {proxy}: {reason}")]
     Proxy { proxy: String, reason: String },
+
+    /// A Unix socket could not be bound or reached; `reason` says why and
+    /// what to do.
+    #[error("{name}: {reason}")]
+    Unix { name: String, reason: String },
 
     /// A TLS file (certificate, key, CA) could not be used.
     #[error("{path}: {reason}")]

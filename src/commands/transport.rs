@@ -1,4 +1,5 @@
-//! listen and connect, TCP and UDP: the transport layer's tools.
+//! listen and connect, TCP and UDP, over IP or Unix sockets: the transport
+//! layer's tools.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,14 +8,16 @@ use sockit::addr::{PortUse, listen_address, parse_port};
 use sockit::output::{narrate, progress::Progress};
 use sockit::shutdown::StopReason;
 use sockit::tools::tls_check;
+use sockit::transport::endpoint::UnixName;
+use sockit::transport::listener::Listener;
 use sockit::transport::proxy::{self, ProxyRules, ProxyUrl};
 use sockit::transport::tls::{
     ClientTlsOptions, Fingerprint, ServerTlsOptions, TlsClient, TlsServer,
 };
-use sockit::transport::udp;
+use sockit::transport::udp::{self, socket::DatagramSocket};
 use sockit::transport::{
-    self, ConnectOptions, Counters, Events, Input, Mode, Output, ServeOptions, SessionEnd,
-    SessionOptions,
+    self, ConnectOptions, Counters, Endpoint, Events, Input, Mode, Output, ServeOptions,
+    SessionEnd, SessionOptions, Target, unix,
 };
 use sockit::{Error, Result};
 
@@ -43,9 +46,37 @@ fn server_address(
     listen_address(host, port, common.family.family())
 }
 
+/// listen's address: an IP address and port, or with -U a Unix socket.
+fn listen_endpoint(args: &ListenArgs) -> Result<Endpoint> {
+    if !args.unix {
+        return server_address(&args.address, args.max_conns, &args.common).map(Endpoint::Ip);
+    }
+    match args.address.as_slice() {
+        [name] if !name.is_empty() => Ok(Endpoint::unix(UnixName::parse(name))),
+        _ => Err(Error::Usage(
+            "-U takes one address, the socket's path or @NAME: sockit listen -U /tmp/app.sock"
+                .into(),
+        )),
+    }
+}
+
+/// `--mode 600`: permissions in octal, as chmod takes them.
+fn socket_mode(mode: Option<&str>) -> Result<Option<u32>> {
+    let Some(text) = mode else {
+        return Ok(None);
+    };
+    match u32::from_str_radix(text, 8) {
+        Ok(mode) if mode <= 0o7777 => Ok(Some(mode)),
+        _ => Err(Error::Usage(format!(
+            "--mode {text:?}: give the permissions in octal, as chmod takes them (600, 660, 666)"
+        ))),
+    }
+}
+
 pub fn listen(args: ListenArgs) -> Result<i32> {
     let common = &args.common;
-    let addr = server_address(&args.address, args.max_conns, common)?;
+    let place = listen_endpoint(&args)?;
+    let mode = socket_mode(args.mode.as_deref())?;
     let options = ServeOptions {
         mode: if args.echo {
             Mode::Echo
@@ -62,25 +93,28 @@ pub fn listen(args: ListenArgs) -> Result<i32> {
         exec: args.exec.as_deref().map(Arc::from),
         proxy: None,
     };
-    if options.exec.is_some() && !addr.ip().is_loopback() {
+    if let Some(addr) = place.ip()
+        && options.exec.is_some()
+        && !addr.ip().is_loopback()
+    {
         eprintln!(
             "warning: anyone who can reach {addr} runs this command (--exec); listen on 127.0.0.1 to keep it to this machine"
         );
     }
     let events = events(common);
     if args.udp {
-        return listen_udp(addr, args.echo, &events);
+        return listen_datagrams(&place, mode, args.echo, &events);
     }
     let mut options = options;
     if args.tls.tls {
-        let server = tls_server(&args.tls, addr)?;
+        let server = tls_server(&args.tls, &place)?;
         if common.verbose {
             eprintln!("certificate {}", server.fingerprint);
         }
         options.tls = Some(Arc::new(server));
     }
     let one_relay = options.mode == Mode::Relay && !options.keep_open && options.exec.is_none();
-    serve(addr, options, common, events, one_relay)
+    serve(&place, mode, options, common, events, one_relay)
 }
 
 /// `sockit proxy`: a keep-open server whose service is the tunnel.
@@ -119,13 +153,22 @@ pub fn proxy(args: ProxyArgs) -> Result<i32> {
         proxy: Some(Arc::new(ProxyRules { login, allow })),
         ..ServeOptions::default()
     };
-    serve(addr, options, common, events(common), false)
+    serve(
+        &Endpoint::Ip(addr),
+        None,
+        options,
+        common,
+        events(common),
+        false,
+    )
 }
 
-/// Binds `addr` and serves until done; `one_relay` when the session is one
-/// client's relay with our stdin and stdout (progress then applies).
+/// Binds `place` (a Unix socket file with `mode`) and serves until done;
+/// `one_relay` when the session is one client's relay with our stdin and
+/// stdout (progress then applies).
 fn serve(
-    addr: std::net::SocketAddr,
+    place: &Endpoint,
+    mode: Option<u32>,
     options: ServeOptions,
     common: &CommonArgs,
     events: Events,
@@ -138,9 +181,13 @@ fn serve(
     let counters = Counters::new();
     let progress = progress(common, &counters, one_relay);
     let ended = runtime.block_on(async {
-        let listener = transport::bind_listener(addr, &events)?;
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| Error::io("registering the listener", e))?;
+        let listener = match place {
+            Endpoint::Ip(addr) => Listener::tcp(transport::bind_listener(*addr, &events)?)?,
+            Endpoint::Unix(socket) => {
+                let bound = unix::bind_stream_listener(&socket.name, mode, &events)?;
+                Listener::unix(bound, socket.name.clone())?
+            }
+        };
         let trigger = signal_trigger()?;
         let (input, output) = stdio()?;
         let counters = Arc::clone(&counters);
@@ -150,14 +197,33 @@ fn serve(
     Ok(exit_code(ended?, options.keep_open))
 }
 
-/// A UDP server runs until stopped, like a keep-open one: a signal is its
-/// normal end.
-fn listen_udp(addr: std::net::SocketAddr, echo: bool, events: &Events) -> Result<i32> {
+/// A datagram server runs until stopped, like a keep-open one: a signal is
+/// its normal end.
+fn listen_datagrams(
+    place: &Endpoint,
+    mode: Option<u32>,
+    echo: bool,
+    events: &Events,
+) -> Result<i32> {
     let runtime = runtime()?;
     let ended = runtime.block_on(async {
-        let socket = transport::bind_datagram(addr, events)?;
-        let socket = tokio::net::UdpSocket::from_std(socket)
-            .map_err(|e| Error::io("registering the socket", e))?;
+        let registering = |e| Error::io("registering the socket", e);
+        // Held to the end: dropping it removes the socket file.
+        let mut _file = None;
+        let socket = match place {
+            Endpoint::Ip(addr) => {
+                let socket = transport::bind_datagram(*addr, events)?;
+                DatagramSocket::Udp(tokio::net::UdpSocket::from_std(socket).map_err(registering)?)
+            }
+            Endpoint::Unix(socket) => {
+                let bound = unix::bind_datagram(&socket.name, mode, events)?;
+                _file = bound.file;
+                let socket = std::os::unix::net::UnixDatagram::from(bound.socket);
+                DatagramSocket::Unix(
+                    tokio::net::UnixDatagram::from_std(socket).map_err(registering)?,
+                )
+            }
+        };
         let trigger = signal_trigger()?;
         let (input, output) = stdio()?;
         udp::server::serve(socket, echo, input, output, events.clone(), trigger).await
@@ -167,17 +233,26 @@ fn listen_udp(addr: std::net::SocketAddr, echo: bool, events: &Events) -> Result
 }
 
 pub fn connect(args: ConnectArgs) -> Result<i32> {
-    let port = parse_port(&args.port, PortUse::Connect)?;
+    let target = connect_target(&args)?;
     let common = &args.common;
     if args.udp {
-        return connect_udp(&args.host, port, common, args.broadcast);
+        return connect_udp(&target, common, args.broadcast);
     }
+    // A Unix socket's path is no TLS server name; a local server's
+    // certificate names localhost (as `listen -U --tls` makes it).
+    let server_name = match &target {
+        Target::Host { host, .. } => host.as_str(),
+        Target::Unix(_) => "localhost",
+    };
     let options = ConnectOptions {
         family: common.family.family(),
         timeout: wait(common)?,
         keepalive: keepalive(common)?,
-        tls: tls_client(&args.tls, &args.host)?.map(Arc::new),
-        proxies: proxies(&args.proxy, args.no_proxy)?,
+        tls: tls_client(&args.tls, server_name)?.map(Arc::new),
+        proxies: match target {
+            Target::Host { .. } => proxies(&args.proxy, args.no_proxy)?,
+            Target::Unix(_) => Vec::new(),
+        },
     };
     let session = session_options(common)?;
     let events = events(common);
@@ -188,7 +263,7 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
         let stop = signal_trigger()?.subscribe();
         let (input, output) = stdio()?;
         transport::connect_and_relay(
-            &args.host, port, &options, input, output, &session, &counters, &events, stop,
+            &target, &options, input, output, &session, &counters, &events, stop,
         )
         .await
     });
@@ -207,7 +282,26 @@ fn proxies(urls: &[String], no_proxy: bool) -> Result<Vec<ProxyUrl>> {
     urls.iter().map(|url| url.parse()).collect()
 }
 
-fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> Result<i32> {
+/// `HOST PORT`, or with -U the socket's path or @NAME (and no port).
+fn connect_target(args: &ConnectArgs) -> Result<Target> {
+    if !args.unix {
+        let port = args.port.as_deref().unwrap_or_default();
+        let port = parse_port(port, PortUse::Connect)?;
+        let host = args.host.clone();
+        return Ok(Target::Host { host, port });
+    }
+    if let Some(port) = &args.port {
+        return Err(Error::Usage(format!(
+            "-U takes no port ({port:?}): give only the socket's path, sockit connect -U /tmp/app.sock"
+        )));
+    }
+    if args.host.is_empty() {
+        return Err(Error::Usage("-U needs the socket's path or @NAME".into()));
+    }
+    Ok(Target::Unix(UnixName::parse(&args.host)))
+}
+
+fn connect_udp(target: &Target, common: &CommonArgs, broadcast: bool) -> Result<i32> {
     let options = udp::client::UdpClientOptions {
         family: common.family.family(),
         broadcast,
@@ -217,7 +311,7 @@ fn connect_udp(host: &str, port: u16, common: &CommonArgs, broadcast: bool) -> R
     let runtime = runtime()?;
     let ended = runtime.block_on(async {
         let trigger = signal_trigger()?;
-        udp::client::run(host, port, &options, stdio()?, &events, &trigger).await
+        udp::client::run(target, &options, stdio()?, &events, &trigger).await
     });
     finish(runtime, None);
     Ok(exit_code(ended?, false))
@@ -320,14 +414,14 @@ fn tls_client(args: &ConnectTlsArgs, host: &str) -> Result<Option<TlsClient>> {
 }
 
 /// listen's TLS configuration.
-fn tls_server(args: &ListenTlsArgs, addr: std::net::SocketAddr) -> Result<TlsServer> {
+fn tls_server(args: &ListenTlsArgs, place: &Endpoint) -> Result<TlsServer> {
     let options = ServerTlsOptions {
         cert: args.cert.clone(),
         key: args.key.clone(),
         client_ca: args.client_ca.clone(),
         alpn: args.alpn.clone(),
     };
-    TlsServer::for_address(&options, addr)
+    TlsServer::for_address(&options, place)
 }
 
 /// The process's stdin and stdout, as the session's local side.

@@ -9,22 +9,19 @@ use crate::transport::{Event, Events, Summary};
 /// A human sentence for each event, or `None` for events not worth a line.
 pub fn describe(event: &Event) -> Option<String> {
     Some(match event {
-        Event::SocketCreated { ipv6, datagram } => format!(
-            "socket: a {} socket over IPv{}",
-            if *datagram {
-                "UDP datagram"
-            } else {
-                "TCP stream"
-            },
-            if *ipv6 { 6 } else { 4 }
-        ),
+        Event::SocketCreated { family, datagram } => match (*family, *datagram) {
+            ("Unix", true) => "socket: a Unix datagram socket".into(),
+            ("Unix", false) => "socket: a Unix stream socket".into(),
+            (family, true) => format!("socket: a UDP datagram socket over {family}"),
+            (family, false) => format!("socket: a TCP stream socket over {family}"),
+        },
         Event::Bound { requested } => format!("bind: {requested}"),
         Event::Listening { local, backlog } => {
             let mut text = match backlog {
                 Some(backlog) => format!("listen: backlog {backlog}\nlistening on {local}"),
                 None => format!("listening on {local}"),
             };
-            if local.ip().is_loopback() {
+            if local.ip().is_some_and(|addr| addr.ip().is_loopback()) {
                 text.push_str(
                     "\nonly this machine can connect; to accept other hosts, listen on 0.0.0.0 or :: (e.g. sockit listen 0.0.0.0 PORT)",
                 );
@@ -50,14 +47,23 @@ pub fn describe(event: &Event) -> Option<String> {
         }
         Event::Connecting { addr } => format!("connecting to {addr}"),
         Event::AttemptFailed { addr, reason } => format!("{addr}: {reason}"),
+        Event::Connected { local, peer } if peer.is_unix() => {
+            format!("connected to {peer} from {local}")
+        }
         Event::Connected { local, peer } => {
             format!("connected to {peer} from {local} (three-way handshake complete)")
         }
         Event::ProgramExited { peer, status } => format!("program for {peer} ended: {status}"),
         Event::TunnelOpened { peer, target } => format!("tunnel: {peer} to {target}"),
         Event::Tunnel { proxy, target } => format!("proxy: {proxy} connected us to {target}"),
+        Event::InputFinished { peer } if peer.is_unix() => format!(
+            "input finished: shut down our sending side to {peer} (end of stream), still reading its reply"
+        ),
         Event::InputFinished { peer } => {
             format!("input finished: sent FIN to {peer}, still reading its reply")
+        }
+        Event::PeerFinished { peer } if peer.is_unix() => {
+            format!("{peer} finished sending (end of stream)")
         }
         Event::PeerFinished { peer } => format!("{peer} finished sending (FIN received)"),
         Event::IdleTimeout { peer, after } => format!(
@@ -70,6 +76,9 @@ pub fn describe(event: &Event) -> Option<String> {
         }
         Event::Datagram { from, len } => format!("datagram from {from}: {len} bytes"),
         Event::DatagramSent { to, len } => format!("sent {len} bytes to {to}"),
+        Event::DatagramPeer { local, peer } if peer.is_unix() => format!(
+            "sending datagrams to {peer} from {local} (our own name, so that replies can reach us)"
+        ),
         Event::DatagramPeer { local, peer } => format!(
             "sending datagrams to {peer} from {local} (UDP has no handshake: the peer is known only once it answers)"
         ),
@@ -161,7 +170,7 @@ mod tests {
     #[test]
     fn listening_line_carries_the_real_address() {
         let text = describe(&Event::Listening {
-            local: "[::1]:4242".parse().unwrap(),
+            local: "[::1]:4242".parse::<std::net::SocketAddr>().unwrap().into(),
             backlog: Some(16),
         })
         .unwrap();

@@ -43,7 +43,8 @@ pub async fn check(
     let peer = tcp
         .peer_addr()
         .map_err(|e| crate::Error::io("the connection closed at once", e))?;
-    let (mut session, details) = client.handshake_details(tcp, peer).await?;
+    let peer = peer.into();
+    let (mut session, details) = client.handshake_details(tcp.into(), &peer).await?;
     let _ = session.shutdown().await;
     let error = verdict.failure();
     Ok(TlsReport {

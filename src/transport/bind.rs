@@ -46,7 +46,7 @@ fn bound_socket(addr: SocketAddr, kind: Type, events: &Events) -> Result<Socket>
     let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))
         .map_err(|e| Error::io(format!("creating a socket for {addr}"), e))?;
     events.emit(Event::SocketCreated {
-        ipv6: addr.is_ipv6(),
+        family: if addr.is_ipv6() { "IPv6" } else { "IPv4" },
         datagram: kind == Type::DGRAM,
     });
     if kind == Type::STREAM {
@@ -63,7 +63,9 @@ fn bound_socket(addr: SocketAddr, kind: Type, events: &Events) -> Result<Socket>
         let _ = socket.set_only_v6(false);
     }
     socket.bind(&addr.into()).map_err(|e| bind_error(addr, e))?;
-    events.emit(Event::Bound { requested: addr });
+    events.emit(Event::Bound {
+        requested: addr.into(),
+    });
     socket
         .set_nonblocking(true)
         .map_err(|e| Error::io("configuring the socket", e))?;
@@ -77,7 +79,10 @@ fn listening(socket: &Socket, requested: SocketAddr, backlog: Option<i32>, event
         .ok()
         .and_then(|a| a.as_socket())
         .unwrap_or(requested);
-    events.emit(Event::Listening { local, backlog });
+    events.emit(Event::Listening {
+        local: local.into(),
+        backlog,
+    });
 }
 
 fn bind_error(addr: SocketAddr, err: std::io::Error) -> Error {

@@ -15,7 +15,6 @@
 //!   `STUCK_AFTER`, and never again.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendTimeoutError;
 use tokio::task::AbortHandle;
 
+use super::endpoint::Endpoint;
 use super::events::{Event, Events};
 use super::io::OutputQueue;
 use super::stream::Stream;
@@ -41,7 +41,7 @@ type Message = Arc<[u8]>;
 
 #[derive(Clone)]
 struct Member {
-    peer: SocketAddr,
+    peer: Endpoint,
     queue: mpsc::Sender<Message>,
     /// Milliseconds after the room's origin when its socket last took bytes.
     last_progress_ms: Arc<AtomicU64>,
@@ -78,12 +78,13 @@ impl Room {
     /// Its reader and writer are tasks of their own (so a stuck client can
     /// be expelled from another client's broadcast); dropping this future
     /// (an idle limit, a stop) ends them too.
-    pub async fn serve_client<S: Stream>(self, stream: S, peer: SocketAddr) {
+    pub async fn serve_client<S: Stream>(self, stream: S, who: Endpoint) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, mut pending) = mpsc::channel::<Message>(QUEUE_PER_CLIENT);
         let (reader, mut writer) = tokio::io::split(stream);
+        let peer: Arc<str> = who.label().into();
         let member = Member {
-            peer,
+            peer: who,
             queue,
             last_progress_ms: Arc::new(AtomicU64::new(self.now_ms())),
             tasks: Arc::default(),
@@ -91,7 +92,7 @@ impl Room {
         let _departure = Departure {
             room: self.clone(),
             id,
-            peer,
+            peer: Arc::clone(&peer),
             tasks: Arc::clone(&member.tasks),
         };
 
@@ -122,7 +123,7 @@ impl Room {
         self.announce(id, format!("* {peer} joined\n"), Some(earlier))
             .await;
 
-        let room = self.clone();
+        let (room, speaker) = (self.clone(), Arc::clone(&peer));
         let read_task = tokio::spawn(async move {
             let mut lines = BufReader::new(reader);
             let mut line = Vec::with_capacity(256);
@@ -132,7 +133,7 @@ impl Room {
                 match limited.read_until(b'\n', &mut line).await {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
-                        room.broadcast(id, format!("[{peer}] {}\n", escape_line(&line)))
+                        room.broadcast(id, format!("[{speaker}] {}\n", escape_line(&line)))
                             .await;
                     }
                 }
@@ -173,7 +174,7 @@ impl Room {
             for (id, member) in recipients {
                 if !self.deliver(&member, &message).await && self.expel(id) {
                     self.events.emit(Event::SlowClientDropped {
-                        peer: member.peer,
+                        peer: member.peer.clone(),
                         queued: QUEUE_PER_CLIENT,
                     });
                     announcements.push((
@@ -230,7 +231,7 @@ impl Room {
 struct Departure {
     room: Room,
     id: u64,
-    peer: SocketAddr,
+    peer: Arc<str>,
     tasks: Arc<Mutex<Vec<AbortHandle>>>,
 }
 
@@ -243,7 +244,7 @@ impl Drop for Departure {
             .for_each(AbortHandle::abort);
         let still_here = self.room.members.lock().unwrap().remove(&self.id).is_some();
         if still_here && let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (room, id, peer) = (self.room.clone(), self.id, self.peer);
+            let (room, id, peer) = (self.room.clone(), self.id, Arc::clone(&self.peer));
             runtime.spawn(async move { room.broadcast(id, format!("* {peer} left\n")).await });
         }
     }

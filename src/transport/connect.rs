@@ -3,6 +3,7 @@
 //! A name can have several addresses (`localhost` is usually `::1` and
 //! `127.0.0.1`); like netcat, we try them in the resolver's order and use the
 //! first that answers, so a server listening on only one family still works.
+//! A Unix socket needs none of this: its name is the address ([`Target`]).
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -10,9 +11,12 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
+use super::endpoint::{Endpoint, UnixName};
 use super::events::{Event, Events};
 use super::proxy::{ProxyUrl, tunnel};
+use super::stream::Connection;
 use super::stream::set_keepalive;
+use super::unix::connect_stream;
 use crate::addr::{Family, format_addrs, resolve};
 use crate::error::{Error, Result};
 
@@ -30,6 +34,47 @@ pub struct ConnectOptions {
     /// is connected to directly, each asked to reach the next, the last to
     /// reach the target.
     pub proxies: Vec<ProxyUrl>,
+}
+
+/// Where a client connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A host's name or address, and a TCP port.
+    Host { host: String, port: u16 },
+    /// A Unix stream socket.
+    Unix(UnixName),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Host { host, port } => write!(f, "{host} port {port}"),
+            Target::Unix(name) => write!(f, "{name}"),
+        }
+    }
+}
+
+/// Connects to `target` (a TCP one through the proxies, if any) and says
+/// who answered.
+pub async fn connect_to(
+    target: &Target,
+    options: &ConnectOptions,
+    events: &Events,
+) -> Result<(Connection, Endpoint)> {
+    match target {
+        Target::Host { host, port } => {
+            let stream = connect(host, *port, options, events).await?;
+            let peer = stream
+                .peer_addr()
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], *port)));
+            Ok((Connection::Tcp(stream), Endpoint::Ip(peer)))
+        }
+        Target::Unix(name) => {
+            let stream = connect_stream(name, events).await?;
+            let peer = super::unix::peer_of(&stream, name.clone());
+            Ok((Connection::Unix(stream), peer))
+        }
+    }
 }
 
 /// Connects to `host` port `port` (through the proxies, if any), or explains
@@ -80,7 +125,10 @@ async fn connect_direct(
                         .map_err(|e| Error::io("turning on TCP keepalive", e))?;
                 }
                 let local = stream.local_addr().unwrap_or(*addr);
-                events.emit(Event::Connected { local, peer: *addr });
+                events.emit(Event::Connected {
+                    local: Endpoint::Ip(local),
+                    peer: Endpoint::Ip(*addr),
+                });
                 return Ok(stream);
             }
             Err(failure) => {

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::endpoint::Endpoint;
+
 /// Bytes moved over one connection and how long it lasted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Summary {
@@ -21,22 +23,26 @@ pub struct Summary {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// `socket()`: a stream (TCP) or datagram (UDP) socket of this family exists.
-    SocketCreated { ipv6: bool, datagram: bool },
+    /// `socket()`: a stream or datagram socket of this family ("IPv4",
+    /// "IPv6", "Unix") exists.
+    SocketCreated {
+        family: &'static str,
+        datagram: bool,
+    },
     /// `bind()` succeeded on the address asked for (port 0 still unresolved).
-    Bound { requested: SocketAddr },
+    Bound { requested: Endpoint },
     /// The socket is ready for clients; `local` carries the real port.
     /// `backlog` is `listen()`'s, absent for UDP, which has no `listen()`.
     Listening {
-        local: SocketAddr,
+        local: Endpoint,
         backlog: Option<i32>,
     },
     /// `accept()` is waiting for the next client.
     AwaitingClient,
     /// `accept()` returned a client; `active` counts it.
-    Accepted { peer: SocketAddr, active: usize },
+    Accepted { peer: Endpoint, active: usize },
     /// A client over `--max-conns` was accepted and closed at once.
-    RefusedOverCap { peer: SocketAddr, cap: usize },
+    RefusedOverCap { peer: Endpoint, cap: usize },
     /// `accept()` failed; the listener backs off and keeps going.
     AcceptFailed { reason: String, retry_in: Duration },
     /// The resolver answered for `host`.
@@ -49,27 +55,27 @@ pub enum Event {
     /// That address did not work; the next one is tried.
     AttemptFailed { addr: SocketAddr, reason: String },
     /// The three-way handshake completed.
-    Connected { local: SocketAddr, peer: SocketAddr },
+    Connected { local: Endpoint, peer: Endpoint },
     /// A proxy connected onward: the connection now carries `target`'s bytes.
     Tunnel { proxy: String, target: String },
     /// Our proxy connected the client at `peer` to `target`.
-    TunnelOpened { peer: SocketAddr, target: String },
+    TunnelOpened { peer: Endpoint, target: String },
     /// Our input ended and we sent FIN: our half of the four-way close.
-    InputFinished { peer: SocketAddr },
+    InputFinished { peer: Endpoint },
     /// The peer's FIN arrived: it will send no more.
-    PeerFinished { peer: SocketAddr },
+    PeerFinished { peer: Endpoint },
     /// Nothing moved either way for `after`, so the connection is closed.
-    IdleTimeout { peer: SocketAddr, after: Duration },
+    IdleTimeout { peer: Endpoint, after: Duration },
     /// The connection is closed.
-    Closed { peer: SocketAddr, summary: Summary },
+    Closed { peer: Endpoint, summary: Summary },
     /// A chat client fell too far behind and was disconnected.
-    SlowClientDropped { peer: SocketAddr, queued: usize },
+    SlowClientDropped { peer: Endpoint, queued: usize },
     /// A UDP datagram arrived.
-    Datagram { from: SocketAddr, len: usize },
+    Datagram { from: Endpoint, len: usize },
     /// A datagram made of our stdin went to `to`.
-    DatagramSent { to: SocketAddr, len: usize },
+    DatagramSent { to: Endpoint, len: usize },
     /// A UDP client is ready: datagrams go to `peer` from `local`.
-    DatagramPeer { local: SocketAddr, peer: SocketAddr },
+    DatagramPeer { local: Endpoint, peer: Endpoint },
     /// Stdin has a datagram for "the last peer", but nobody has sent yet.
     AwaitingPeer,
     /// The TLS handshake completed: the presentation layer is up.
@@ -77,9 +83,9 @@ pub enum Event {
     /// A client's session could not start (its TLS handshake failed); a
     /// keep-open server goes on serving the others. `reason` is the error's
     /// one line, which names the peer.
-    ClientFailed { peer: SocketAddr, reason: String },
+    ClientFailed { peer: Endpoint, reason: String },
     /// The program serving `peer` (`--exec`) ended, with this status.
-    ProgramExited { peer: SocketAddr, status: String },
+    ProgramExited { peer: Endpoint, status: String },
     /// SIGINT or SIGTERM arrived; the server stops accepting.
     Stopping { signal: &'static str },
 }
@@ -87,7 +93,7 @@ pub enum Event {
 /// What a TLS handshake settled, for `-v`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsDetails {
-    pub peer: SocketAddr,
+    pub peer: Endpoint,
     /// "TLSv1.3" or "TLSv1.2".
     pub version: String,
     pub cipher: String,

@@ -10,9 +10,9 @@
 //! reading (closes stdin, or never reads and exits) only ends the client's
 //! direction; what it still prints reaches the client.
 
-use std::net::SocketAddr;
 use std::process::Stdio;
 
+use super::endpoint::Endpoint;
 use super::events::{Event, Events};
 use super::io::{Input, Output};
 use super::session::{SessionOptions, relay_one_client};
@@ -22,19 +22,16 @@ use super::stream::Stream;
 /// both are done, then reaps the program and reports its exit status.
 pub async fn serve_program<S: Stream>(
     stream: S,
-    peer: SocketAddr,
-    local: SocketAddr,
+    peer: &Endpoint,
+    local: &Endpoint,
     command: &str,
     session: &SessionOptions,
     events: &Events,
 ) {
-    let spawned = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .env("SOCKIT_PEER_ADDR", peer.ip().to_string())
-        .env("SOCKIT_PEER_PORT", peer.port().to_string())
-        .env("SOCKIT_LOCAL_ADDR", local.ip().to_string())
-        .env("SOCKIT_LOCAL_PORT", local.port().to_string())
+    let mut program = tokio::process::Command::new("sh");
+    program.arg("-c").arg(command);
+    describe_ends(&mut program, peer, local);
+    let spawned = program
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -45,6 +42,7 @@ pub async fn serve_program<S: Stream>(
         Ok(child) => child,
         Err(e) => {
             let reason = format!("cannot run sh -c {command:?}: {e}");
+            let peer = peer.clone();
             return events.emit(Event::ClientFailed { peer, reason });
         }
     };
@@ -54,6 +52,7 @@ pub async fn serve_program<S: Stream>(
     );
     let (Some(Ok(from_program)), Some(Ok(to_program))) = pipes else {
         let reason = "cannot take the program's stdin and stdout".to_string();
+        let peer = peer.clone();
         return events.emit(Event::ClientFailed { peer, reason });
     };
     let options = SessionOptions {
@@ -67,6 +66,40 @@ pub async fn serve_program<S: Stream>(
         Ok(status) => status.to_string(),
         Err(e) => format!("not known ({e})"),
     };
-    events.emit(Event::ProgramExited { peer, status });
+    let peer = peer.clone();
+    events.emit(Event::ProgramExited {
+        peer: peer.clone(),
+        status,
+    });
     events.emit(Event::Closed { peer, summary });
+}
+
+/// Tells the program who it serves, as inetd-style servers expect:
+/// `SOCKIT_PEER_ADDR`/`_PORT` and `SOCKIT_LOCAL_ADDR`/`_PORT` for TCP; for
+/// a Unix socket the ADDR variables hold the socket's name (empty for an
+/// unnamed client), there is no port, and `SOCKIT_PEER_PID`/`_UID`/`_GID`
+/// say which process connected.
+fn describe_ends(program: &mut tokio::process::Command, peer: &Endpoint, local: &Endpoint) {
+    for (prefix, end) in [("SOCKIT_PEER", peer), ("SOCKIT_LOCAL", local)] {
+        match end {
+            Endpoint::Ip(addr) => {
+                program.env(format!("{prefix}_ADDR"), addr.ip().to_string());
+                program.env(format!("{prefix}_PORT"), addr.port().to_string());
+            }
+            Endpoint::Unix(unix) => {
+                let name = match unix.name {
+                    super::endpoint::UnixName::Unnamed => String::new(),
+                    ref named => named.to_string(),
+                };
+                program.env(format!("{prefix}_ADDR"), name);
+                if let Some(credentials) = unix.credentials {
+                    if let Some(pid) = credentials.pid {
+                        program.env(format!("{prefix}_PID"), pid.to_string());
+                    }
+                    program.env(format!("{prefix}_UID"), credentials.uid.to_string());
+                    program.env(format!("{prefix}_GID"), credentials.gid.to_string());
+                }
+            }
+        }
+    }
 }

@@ -19,10 +19,12 @@ pub mod bind;
 pub mod chat;
 pub mod connect;
 pub mod echo;
+pub mod endpoint;
 pub mod events;
 pub mod exec;
 pub mod fanout;
 pub mod io;
+pub mod listener;
 pub mod proxy;
 pub mod pump;
 mod relay;
@@ -32,13 +34,16 @@ pub mod stream;
 pub mod threaded;
 pub mod tls;
 pub mod udp;
+pub mod unix;
 
 pub use bind::{bind_datagram, bind_listener};
-pub use connect::{ConnectOptions, connect};
+pub use connect::{ConnectOptions, Target, connect, connect_to};
+pub use endpoint::Endpoint;
 pub use events::{Event, Events, Summary};
 pub use io::{Input, Output};
+pub use listener::Listener;
 pub use server::{Mode, ServeOptions, serve};
 pub use session::{
     Counters, RelayEnd, SessionEnd, SessionOptions, connect_and_relay, relay as relay_session,
 };
-pub use stream::Stream;
+pub use stream::{Connection, Stream};

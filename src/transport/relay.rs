@@ -13,7 +13,6 @@
 //! Either way the directions report to one channel, and the session (see
 //! `session`) applies the same rules to both.
 
-use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
@@ -23,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use super::endpoint::Endpoint;
 use super::events::{Event, Events};
 use super::io::{Input, Output};
 use super::pump::{PumpError, pump};
@@ -40,7 +40,7 @@ pub(crate) enum Finished {
 
 /// What both directions share.
 pub(crate) struct Context {
-    pub peer: SocketAddr,
+    pub peer: Endpoint,
     pub send_fin: bool,
     pub counters: Arc<Counters>,
     pub events: Events,
@@ -129,7 +129,7 @@ impl Reporter {
     /// Our input is done; `fin_sent` when the half-close went out.
     fn upstream_ended(&self, result: Result<u64, PumpError>, fin_sent: bool) {
         if fin_sent {
-            let peer = self.context.peer;
+            let peer = self.context.peer.clone();
             self.context.events.emit(Event::InputFinished { peer });
         }
         let _ = self.done_tx.send(Finished::Upstream(result));

@@ -6,12 +6,10 @@
 //! as Tokio tasks: one task per client costs a few hundred bytes, which is how
 //! one process holds 10,000 connections.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -19,13 +17,15 @@ use tokio::time::Instant;
 use super::activity::{Activity, Metered};
 use super::chat::Room;
 use super::echo::echo;
+use super::endpoint::Endpoint;
 use super::events::{Event, Events, Summary};
 use super::exec::serve_program;
 use super::fanout::Fanout;
 use super::io::{Input, Output, OutputQueue, read_chunks};
+use super::listener::Listener;
 use super::proxy::{ProxyRules, serve_proxy_client};
 use super::session::{Counters, SessionEnd, SessionOptions, relay, stopped};
-use super::stream::{Stream, set_keepalive};
+use super::stream::{Connection, Stream, set_keepalive};
 use super::tls::TlsServer;
 use crate::error::{Error, Result};
 use crate::shutdown::{StopSignal, StopTrigger};
@@ -51,7 +51,7 @@ pub struct ServeOptions {
     pub max_conns: Option<usize>,
     /// Each client's session: idle limit (every mode), FIN on input's end.
     pub session: SessionOptions,
-    /// Turn on TCP keepalive, first probe after this long idle.
+    /// Turn on TCP keepalive, first probe after this long idle (TCP only).
     pub keepalive: Option<Duration>,
     /// Serve TLS (`--tls`): every client's session starts with a handshake.
     pub tls: Option<Arc<TlsServer>>,
@@ -67,7 +67,7 @@ pub struct ServeOptions {
 /// stdout); chat writes its transcript to `output`. `counters` follows the
 /// one-client relay, for progress and the summary.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     options: &ServeOptions,
     input: Input,
     output: Output,
@@ -101,7 +101,7 @@ pub async fn serve(
 }
 
 async fn accept_loop(
-    listener: TcpListener,
+    listener: Listener,
     options: &ServeOptions,
     service: Service,
     events: &Events,
@@ -145,7 +145,7 @@ async fn accept_loop(
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     events.emit(Event::RefusedOverCap {
-                        peer,
+                        peer: peer.clone(),
                         cap: options.max_conns.unwrap_or_default(),
                     });
                     drop(stream);
@@ -155,11 +155,11 @@ async fn accept_loop(
         };
         let now_active = active.fetch_add(1, Ordering::Relaxed) + 1;
         events.emit(Event::Accepted {
-            peer,
+            peer: peer.clone(),
             active: now_active,
         });
         prepare(&stream, options, service.small_messages());
-        let local = stream.local_addr().unwrap_or(peer);
+        let local = listener.local_end(&stream);
         let (service, active, client_events) =
             (service.clone(), Arc::clone(&active), events.clone());
         let idle = options.session.idle_timeout;
@@ -173,7 +173,7 @@ async fn accept_loop(
                 }
                 // The handshake runs in the client's task, so a slow or
                 // silent client never holds up the accept loop.
-                Some(tls) => match tls.handshake(stream, peer, &client_events).await {
+                Some(tls) => match tls.handshake(stream, &peer, &client_events).await {
                     Ok(stream) => {
                         service
                             .serve(stream, peer, local, client_events, idle)
@@ -208,9 +208,13 @@ fn is_per_connection(e: &std::io::Error) -> bool {
     )
 }
 
-/// Socket options for an accepted client; failures only cost latency or
-/// the early detection of a dead peer, so they are not errors.
-fn prepare(stream: &TcpStream, options: &ServeOptions, small_messages: bool) {
+/// TCP options for an accepted client; failures only cost latency or the
+/// early detection of a dead peer, so they are not errors. A Unix socket has
+/// neither Nagle's delay nor a peer that can vanish unannounced.
+fn prepare(stream: &Connection, options: &ServeOptions, small_messages: bool) {
+    let Some(stream) = stream.tcp() else {
+        return;
+    };
     // Echo and chat trade in small messages where Nagle's delay only hurts.
     let _ = stream.set_nodelay(small_messages);
     if let Some(after) = options.keepalive {
@@ -219,7 +223,7 @@ fn prepare(stream: &TcpStream, options: &ServeOptions, small_messages: bool) {
 }
 
 async fn serve_one_relay(
-    listener: TcpListener,
+    listener: Listener,
     options: &ServeOptions,
     (input, output): (Input, Output),
     counters: Arc<Counters>,
@@ -233,23 +237,26 @@ async fn serve_one_relay(
     };
     drop(listener);
     counters.restart();
-    events.emit(Event::Accepted { peer, active: 1 });
+    events.emit(Event::Accepted {
+        peer: peer.clone(),
+        active: 1,
+    });
     prepare(&stream, options, false);
     let session = &options.session;
     let result = match &options.tls {
         None => {
             relay(
-                stream, peer, input, output, session, &counters, &events, &mut stop,
+                stream, &peer, input, output, session, &counters, &events, &mut stop,
             )
             .await
         }
         Some(tls) => {
             let stream = tokio::select! {
-                stream = tls.handshake(stream, peer, &events) => stream?,
+                stream = tls.handshake(stream, &peer, &events) => stream?,
                 why = stop.wait() => return Ok(stopped(why, &events)),
             };
             relay(
-                stream, peer, input, output, session, &counters, &events, &mut stop,
+                stream, &peer, input, output, session, &counters, &events, &mut stop,
             )
             .await
         }
@@ -294,8 +301,8 @@ impl Service {
     async fn serve<S: Stream>(
         self,
         stream: S,
-        peer: SocketAddr,
-        local: SocketAddr,
+        peer: Endpoint,
+        local: Endpoint,
         events: Events,
         idle: Option<Duration>,
     ) {
@@ -303,10 +310,10 @@ impl Service {
             // The program's relay keeps its own clock and counts: its bytes
             // may bypass a metered stream, by splice.
             Service::Exec(command, session) => {
-                return serve_program(stream, peer, local, &command, &session, &events).await;
+                return serve_program(stream, &peer, &local, &command, &session, &events).await;
             }
             Service::Proxy(rules, session) => {
-                return serve_proxy_client(stream, peer, &rules, &session, &events).await;
+                return serve_proxy_client(stream, &peer, &rules, &session, &events).await;
             }
             Service::Echo => Work::Echo,
             Service::Chat(room) => Work::Chat(room),
@@ -318,7 +325,7 @@ impl Service {
         let work = async {
             match work {
                 Work::Echo => drop(echo(stream).await),
-                Work::Chat(room) => room.serve_client(stream, peer).await,
+                Work::Chat(room) => room.serve_client(stream, peer.clone()).await,
                 Work::Fanout(fanout) => fanout.serve_client(stream).await,
             }
         };
@@ -326,7 +333,7 @@ impl Service {
             _ = work => {}
             _ = activity.expired(idle) => {
                 let after = idle.unwrap_or_default();
-                events.emit(Event::IdleTimeout { peer, after });
+                events.emit(Event::IdleTimeout { peer: peer.clone(), after });
             }
         }
         let summary = Summary {

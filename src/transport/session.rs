@@ -17,14 +17,14 @@
 //! The same function serves `listen` and `connect`, over any [`Stream`],
 //! with any local [`Input`] and [`Output`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::activity::Activity;
-use super::connect::{ConnectOptions, connect};
+use super::connect::{ConnectOptions, Target, connect_to};
+use super::endpoint::Endpoint;
 use super::events::{Event, Events, Summary};
 use super::io::{Input, Output};
 use super::pump::PumpError;
@@ -145,7 +145,7 @@ pub(crate) fn stopped(stop: StopReason, events: &Events) -> SessionEnd {
 #[allow(clippy::too_many_arguments)]
 pub async fn relay<S: Stream>(
     stream: S,
-    peer: SocketAddr,
+    peer: &Endpoint,
     input: Input,
     output: Output,
     options: &SessionOptions,
@@ -154,7 +154,7 @@ pub async fn relay<S: Stream>(
     stop: &mut StopSignal,
 ) -> Result<SessionEnd> {
     let context = Context {
-        peer,
+        peer: peer.clone(),
         send_fin: options.send_fin,
         counters: Arc::clone(counters),
         events: events.clone(),
@@ -172,7 +172,7 @@ pub async fn relay<S: Stream>(
             },
             _ = counters.activity.expired(options.idle_timeout) => {
                 let after = options.idle_timeout.unwrap_or_default();
-                events.emit(Event::IdleTimeout { peer, after });
+                events.emit(Event::IdleTimeout { peer: peer.clone(), after });
                 directions.close();
                 return Ok(SessionEnd::Relay(RelayEnd::IdleTimeout));
             }
@@ -198,11 +198,11 @@ pub async fn relay<S: Stream>(
             }
             Finished::Downstream(Ok(_)) => {
                 peer_done = true;
-                events.emit(Event::PeerFinished { peer });
+                events.emit(Event::PeerFinished { peer: peer.clone() });
             }
             Finished::Downstream(Err(PumpError::Read(e))) => {
                 return failed(match e.kind() {
-                    std::io::ErrorKind::ConnectionReset => Error::Reset { peer },
+                    std::io::ErrorKind::ConnectionReset => Error::Reset { peer: peer.clone() },
                     _ => Error::io(format!("receiving from {peer}"), e),
                 });
             }
@@ -221,7 +221,7 @@ pub async fn relay<S: Stream>(
         }
     }
     if peer_stopped_reading {
-        return Err(Error::PeerStoppedReading { peer });
+        return Err(Error::PeerStoppedReading { peer: peer.clone() });
     }
     Ok(SessionEnd::Relay(RelayEnd::Finished))
 }
@@ -232,7 +232,7 @@ pub async fn relay<S: Stream>(
 /// so no stop signal is needed. What moved, for the summary.
 pub async fn relay_one_client<S: Stream>(
     stream: S,
-    peer: SocketAddr,
+    peer: &Endpoint,
     input: Input,
     output: Output,
     options: &SessionOptions,
@@ -247,6 +247,7 @@ pub async fn relay_one_client<S: Stream>(
     .await;
     if let Err(e) = ended {
         let reason = e.to_string();
+        let peer = peer.clone();
         events.emit(Event::ClientFailed { peer, reason });
     }
     counters.summary()
@@ -256,8 +257,7 @@ pub async fn relay_one_client<S: Stream>(
 /// fires, then report the connection's summary.
 #[allow(clippy::too_many_arguments)]
 pub async fn connect_and_relay(
-    host: &str,
-    port: u16,
+    target: &Target,
     connect_options: &ConnectOptions,
     input: Input,
     output: Output,
@@ -266,28 +266,25 @@ pub async fn connect_and_relay(
     events: &Events,
     mut stop: StopSignal,
 ) -> Result<SessionEnd> {
-    let stream = tokio::select! {
-        stream = connect(host, port, connect_options, events) => stream?,
+    let (stream, peer) = tokio::select! {
+        connected = connect_to(target, connect_options, events) => connected?,
         why = stop.wait() => return Ok(SessionEnd::Stopped(why)),
     };
     counters.restart();
-    let peer = stream
-        .peer_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], port)));
     let ended = match &connect_options.tls {
         None => {
             relay(
-                stream, peer, input, output, options, counters, events, &mut stop,
+                stream, &peer, input, output, options, counters, events, &mut stop,
             )
             .await
         }
         Some(tls) => {
             let stream = tokio::select! {
-                stream = tls.handshake(stream, peer, events) => stream?,
+                stream = tls.handshake(stream, &peer, events) => stream?,
                 why = stop.wait() => return Ok(SessionEnd::Stopped(why)),
             };
             relay(
-                stream, peer, input, output, options, counters, events, &mut stop,
+                stream, &peer, input, output, options, counters, events, &mut stop,
             )
             .await
         }
@@ -312,11 +309,11 @@ mod tests {
         let (ours, mut theirs) = tokio::io::duplex(1024);
         let (output, mut printed) = tokio::io::duplex(1024);
         let trigger = StopTrigger::new();
-        let peer = SocketAddr::from(([127, 0, 0, 1], 9));
+        let peer = Endpoint::from(std::net::SocketAddr::from(([127, 0, 0, 1], 9)));
         let session = tokio::spawn(async move {
             relay(
                 ours,
-                peer,
+                &peer,
                 Input::reader(&b"question\n"[..]),
                 Output::writer(output),
                 &SessionOptions::default(),
@@ -348,7 +345,7 @@ mod tests {
         let started = Instant::now();
         let ended = relay(
             ours,
-            SocketAddr::from(([127, 0, 0, 1], 9)),
+            &Endpoint::from(std::net::SocketAddr::from(([127, 0, 0, 1], 9))),
             Input::empty(),
             Output::discard(),
             &options,

@@ -10,9 +10,12 @@
 //! transforms the bytes (TLS) answers no; a TLS session over TCP can instead
 //! be taken apart ([`Stream::into_tls_parts`]) for the relay's TLS threads.
 
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::tls::TlsParts;
 
@@ -43,6 +46,97 @@ impl Stream for tokio::net::TcpStream {
 }
 
 impl Stream for tokio::net::UnixStream {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_fd())
+    }
+}
+
+/// A connected stream socket of either kind the course meets: TCP, or a
+/// Unix stream socket. Servers and clients hand sessions this, so every mode
+/// (relay, echo, chat, TLS, a program) works over both without being
+/// written twice.
+#[derive(Debug)]
+pub enum Connection {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+impl Connection {
+    /// The TCP socket, for TCP-only options (Nagle, keepalive).
+    pub fn tcp(&self) -> Option<&tokio::net::TcpStream> {
+        match self {
+            Connection::Tcp(tcp) => Some(tcp),
+            Connection::Unix(_) => None,
+        }
+    }
+}
+
+impl From<tokio::net::TcpStream> for Connection {
+    fn from(tcp: tokio::net::TcpStream) -> Self {
+        Connection::Tcp(tcp)
+    }
+}
+
+impl AsFd for Connection {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Connection::Tcp(tcp) => tcp.as_fd(),
+            Connection::Unix(unix) => unix.as_fd(),
+        }
+    }
+}
+
+/// Both kinds are `Unpin`, so each call goes straight to the one inside.
+macro_rules! each_kind {
+    ($self:ident, $inner:ident => $call:expr) => {
+        match $self.get_mut() {
+            Connection::Tcp($inner) => $call,
+            Connection::Unix($inner) => $call,
+        }
+    };
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        each_kind!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        each_kind!(self, s => Pin::new(s).poll_write(cx, data))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_kind!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_kind!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each_kind!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+}
+
+impl Stream for Connection {
     fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.as_fd())
     }

@@ -15,7 +15,7 @@ struct Member {
 
 impl Member {
     fn join(listener: &Listener) -> Member {
-        let stream = TcpStream::connect(listener.addr).unwrap();
+        let stream = TcpStream::connect(listener.addr()).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();

@@ -131,7 +131,7 @@ fn listen_delivers_at_once(sink: Sink, extra: &[&str]) {
     let mut listener = Listener::start(&args, Stdio::piped(), stdout);
     let stdin = held_stdin(&mut listener.child);
     let reader = watch(&mut listener.child, file, terminal);
-    let peer = TcpStream::connect(listener.addr).unwrap();
+    let peer = TcpStream::connect(listener.addr()).unwrap();
     let alone = talk(peer, &reader);
     drop(stdin);
     if extra.is_empty() {
@@ -272,7 +272,7 @@ fn listen_with_stdin_and_stdout_closed_serves_without_talking_to_itself() {
             Stdio::null(),
             Stdio::null(),
         );
-        let mut client = TcpStream::connect(listener.addr).unwrap();
+        let mut client = TcpStream::connect(listener.addr()).unwrap();
         client.write_all(b"from the client\n").unwrap();
         client.shutdown(Shutdown::Write).unwrap();
         assert_eq!(

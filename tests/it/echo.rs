@@ -10,7 +10,7 @@ use crate::helpers::*;
 #[test]
 fn one_client_gets_its_bytes_back_then_the_server_exits() {
     let mut listener = Listener::start(&["--echo", "0"], Stdio::null(), Stdio::null());
-    let mut client = TcpStream::connect(listener.addr).unwrap();
+    let mut client = TcpStream::connect(listener.addr()).unwrap();
     let data = payload(3 << 20, 21);
     let writer = {
         let mut client = client.try_clone().unwrap();
@@ -34,7 +34,7 @@ fn one_client_gets_its_bytes_back_then_the_server_exits() {
 #[test]
 fn a_client_that_never_reads_is_throttled() {
     let listener = Listener::start(&["-k", "--echo", "0"], Stdio::null(), Stdio::null());
-    let client = TcpStream::connect(listener.addr).unwrap();
+    let client = TcpStream::connect(listener.addr()).unwrap();
     client.set_nonblocking(true).unwrap();
     let chunk = payload(64 * 1024, 1);
     let mut written = 0usize;

@@ -61,7 +61,7 @@ fn the_program_sees_both_ends_addresses() {
         Stdio::null(),
         Stdio::null(),
     );
-    let mut client = TcpStream::connect(listener.addr).unwrap();
+    let mut client = TcpStream::connect(listener.addr()).unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -74,8 +74,8 @@ fn the_program_sees_both_ends_addresses() {
             "{} {} {} {}\n",
             local.ip(),
             local.port(),
-            listener.addr.ip(),
-            listener.addr.port()
+            listener.addr().ip(),
+            listener.addr().port()
         )
     );
 }
@@ -125,7 +125,7 @@ fn a_program_that_never_reads() {
         Stdio::null(),
         Stdio::null(),
     );
-    let mut client = TcpStream::connect(listener.addr).unwrap();
+    let mut client = TcpStream::connect(listener.addr()).unwrap();
     client.write_all(&payload(64 * 1024, 52)).unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -142,9 +142,9 @@ fn max_conns_caps_the_programs() {
         Stdio::null(),
         Stdio::null(),
     );
-    let mut first = TcpStream::connect(listener.addr).unwrap();
+    let mut first = TcpStream::connect(listener.addr()).unwrap();
     listener.wait_for("(1 active)", 10);
-    let mut second = TcpStream::connect(listener.addr).unwrap();
+    let mut second = TcpStream::connect(listener.addr()).unwrap();
     second
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();

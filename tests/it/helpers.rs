@@ -92,7 +92,9 @@ impl LineLog {
 /// A `sockit listen -v ...` process and everything it has said on stderr.
 pub struct Listener {
     pub child: Child,
-    pub addr: SocketAddr,
+    /// Where it listens, as its `listening on` line says: an address and
+    /// port, or a Unix socket's name.
+    pub place: String,
     stderr: LineLog,
 }
 
@@ -132,22 +134,27 @@ impl Listener {
             .expect("start sockit listen");
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = LineLog::collect(child.stderr.take().unwrap(), move |line| {
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                let _ = tx.send(addr.parse::<SocketAddr>().expect("listening address"));
+            if let Some(place) = line.strip_prefix("listening on ") {
+                let _ = tx.send(place.to_string());
             }
         });
-        let addr = rx
+        let place = rx
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| panic!("no listening line; stderr: {}", stderr.text()));
         Listener {
             child,
-            addr,
+            place,
             stderr,
         }
     }
 
+    /// The address and port of a TCP or UDP listener.
+    pub fn addr(&self) -> SocketAddr {
+        self.place.parse().expect("an IP listener's address")
+    }
+
     pub fn port(&self) -> String {
-        self.addr.port().to_string()
+        self.addr().port().to_string()
     }
 
     pub fn stderr(&self) -> String {

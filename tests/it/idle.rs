@@ -52,8 +52,8 @@ fn silent_client_closed_talking_one_kept(args: &[&str], chatty_gets_replies: boo
     all.extend_from_slice(args);
     all.push("0");
     let listener = Listener::start(&all, Stdio::piped(), Stdio::null());
-    let chatty = chatty_client(listener.addr, 2500, chatty_gets_replies);
-    let mut silent = TcpStream::connect(listener.addr).unwrap();
+    let chatty = chatty_client(listener.addr(), 2500, chatty_gets_replies);
+    let mut silent = TcpStream::connect(listener.addr()).unwrap();
     read_until_closed(&mut silent, 10);
     let log = listener.wait_for("nothing moved for 1 s", 10);
     chatty.join().expect("the talking client was cut off");
@@ -81,10 +81,10 @@ fn chat_stays_open_while_the_room_talks_and_closes_when_silent() {
         Stdio::null(),
         Stdio::null(),
     );
-    let mut listening = TcpStream::connect(listener.addr).unwrap();
+    let mut listening = TcpStream::connect(listener.addr()).unwrap();
     let listening_addr = listening.local_addr().unwrap();
     listener.wait_for(&format!("connection from {listening_addr}"), 10);
-    let talker = chatty_client(listener.addr, 2500, false);
+    let talker = chatty_client(listener.addr(), 2500, false);
     talker.join().expect("the talking member was cut off");
     let heard = String::from_utf8(read_until_closed(&mut listening, 10)).unwrap();
     assert!(heard.matches("still here").count() >= 10, "{heard}");
@@ -102,7 +102,7 @@ fn chat_stays_open_while_the_room_talks_and_closes_when_silent() {
 fn one_client_echo_and_chat_close_a_silent_client() {
     for mode in ["--echo", "--chat"] {
         let mut listener = Listener::start(&["-w", "1", mode, "0"], Stdio::null(), Stdio::null());
-        let mut client = TcpStream::connect(listener.addr).unwrap();
+        let mut client = TcpStream::connect(listener.addr()).unwrap();
         read_until_closed(&mut client, 10);
         assert!(listener.wait(10).success(), "{mode}: {}", listener.stderr());
         assert!(
@@ -116,7 +116,7 @@ fn one_client_echo_and_chat_close_a_silent_client() {
 #[test]
 fn one_shot_listen_closes_a_silent_client() {
     let mut listener = Listener::start(&["-w", "1", "0"], Stdio::piped(), Stdio::null());
-    let mut client = TcpStream::connect(listener.addr).unwrap();
+    let mut client = TcpStream::connect(listener.addr()).unwrap();
     read_until_closed(&mut client, 10);
     assert!(listener.wait(10).success(), "{}", listener.stderr());
     assert!(listener.stderr().contains("nothing moved for 1 s"));
@@ -139,9 +139,9 @@ fn keepalive_arms_the_kernel_timer_on_both_sides() {
         Stdio::null(),
         Stdio::null(),
     );
-    let _client = TcpStream::connect(listener.addr).unwrap();
+    let _client = TcpStream::connect(listener.addr()).unwrap();
     listener.wait_for("(1 active)", 10);
-    let served = keepalive_timer(listener.addr.port());
+    let served = keepalive_timer(listener.addr().port());
     assert!(served.contains("timer:(keepalive,4"), "{served}");
 
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -28,7 +28,7 @@ fn echo_round_trip(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
 #[test]
 fn sixty_concurrent_clients_each_get_their_own_echo() {
     let listener = Listener::start(&["-k", "--echo", "0"], Stdio::null(), Stdio::null());
-    let addr = listener.addr;
+    let addr = listener.addr();
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(60));
     let clients: Vec<_> = (0..60u64)
         .map(|i| {
@@ -67,10 +67,10 @@ fn max_conns_refuses_the_one_over_the_cap() {
         Stdio::null(),
         Stdio::null(),
     );
-    let mut first = TcpStream::connect(listener.addr).unwrap();
-    let mut second = TcpStream::connect(listener.addr).unwrap();
+    let mut first = TcpStream::connect(listener.addr()).unwrap();
+    let mut second = TcpStream::connect(listener.addr()).unwrap();
     listener.wait_for("(2 active)", 10);
-    let mut third = TcpStream::connect(listener.addr).unwrap();
+    let mut third = TcpStream::connect(listener.addr()).unwrap();
     third
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -91,7 +91,7 @@ fn max_conns_refuses_the_one_over_the_cap() {
     // When one leaves, a new client is served again.
     drop(first);
     listener.wait_for("closed 127.0.0.1:", 10);
-    assert_eq!(echo_round_trip(listener.addr, b"again"), b"again");
+    assert_eq!(echo_round_trip(listener.addr(), b"again"), b"again");
 }
 
 /// Clients that reset mid-stream or vanish never take the listener down.
@@ -99,7 +99,7 @@ fn max_conns_refuses_the_one_over_the_cap() {
 fn resets_and_vanishing_clients_do_not_stop_the_server() {
     let listener = Listener::start(&["-k", "--echo", "0"], Stdio::null(), Stdio::null());
     for _ in 0..5 {
-        let client = TcpStream::connect(listener.addr).unwrap();
+        let client = TcpStream::connect(listener.addr()).unwrap();
         (&client).write_all(&payload(1 << 20, 3)).unwrap();
         let socket = socket2::Socket::from(client);
         socket.set_linger(Some(Duration::ZERO)).unwrap();
@@ -107,7 +107,7 @@ fn resets_and_vanishing_clients_do_not_stop_the_server() {
     }
     let data = payload(500_000, 4);
     assert_eq!(
-        sha256(&echo_round_trip(listener.addr, &data)),
+        sha256(&echo_round_trip(listener.addr(), &data)),
         sha256(&data)
     );
 }
@@ -118,8 +118,8 @@ fn keep_open_relay_fans_stdin_out_and_collects_clients() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut listener = Listener::start(&["-k", "0"], Stdio::piped(), file_stdout(&out));
-    let mut a = TcpStream::connect(listener.addr).unwrap();
-    let mut b = TcpStream::connect(listener.addr).unwrap();
+    let mut a = TcpStream::connect(listener.addr()).unwrap();
+    let mut b = TcpStream::connect(listener.addr()).unwrap();
     listener.wait_for("(2 active)", 10);
     let mut stdin = listener.child.stdin.take().unwrap();
     stdin.write_all(b"to everyone\n").unwrap();
@@ -140,7 +140,7 @@ fn keep_open_relay_fans_stdin_out_and_collects_clients() {
     b.shutdown(Shutdown::Write).unwrap();
     let log = listener.wait_for(&format!("closed {b_name}: received 7 B, sent 12 B"), 10);
     // Both sessions closed, yet the server keeps listening.
-    let c = TcpStream::connect(listener.addr).unwrap();
+    let c = TcpStream::connect(listener.addr()).unwrap();
     drop(c);
     listener.signal("TERM");
     assert_eq!(listener.wait(10).code(), Some(0), "{log}");

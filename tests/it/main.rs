@@ -24,3 +24,4 @@ mod tls;
 mod tls_modes;
 mod tls_peers;
 mod udp;
+mod unix;

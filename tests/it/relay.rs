@@ -119,7 +119,7 @@ fn ipv6_loopback_both_ways() {
     let got_up = dir.path().join("got_up");
     let got_down = dir.path().join("got_down");
     let mut listener = Listener::start(&["-6", "0"], file_stdin(&down), file_stdout(&got_up));
-    assert!(listener.addr.is_ipv6() && listener.addr.ip().is_loopback());
+    assert!(listener.addr().is_ipv6() && listener.addr().ip().is_loopback());
     let mut connect = sockit()
         .args(["connect", "::1", &listener.port()])
         .stdin(file_stdin(&up))
@@ -182,7 +182,7 @@ fn idle_timeout_ends_a_silent_session() {
 #[test]
 fn signals_end_a_transfer_with_the_shell_code() {
     let listener = Listener::start(&["0"], Stdio::piped(), Stdio::null());
-    let mut client = TcpStream::connect(listener.addr).unwrap();
+    let mut client = TcpStream::connect(listener.addr()).unwrap();
     client.write_all(b"partial").unwrap();
     listener.wait_for("connection from", 10);
     listener.signal("INT");
@@ -288,7 +288,7 @@ fn strip_escapes(text: &str) -> String {
 #[test]
 fn reset_by_the_client_is_reported() {
     let mut listener = Listener::start(&["0"], Stdio::piped(), Stdio::null());
-    let client = socket2::Socket::from(TcpStream::connect(listener.addr).unwrap());
+    let client = socket2::Socket::from(TcpStream::connect(listener.addr()).unwrap());
     listener.wait_for("connection from", 10);
     client.set_linger(Some(Duration::ZERO)).unwrap();
     drop(client); // RST instead of FIN

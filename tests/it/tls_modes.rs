@@ -115,7 +115,7 @@ fn max_conns_over_tls() {
 #[test]
 fn plaintext_client_on_a_one_shot_tls_listener() {
     let mut listener = Listener::start(&["--tls", "0"], Stdio::null(), Stdio::null());
-    let mut plain = TcpStream::connect(listener.addr).unwrap();
+    let mut plain = TcpStream::connect(listener.addr()).unwrap();
     plain.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
     plain
         .set_read_timeout(Some(Duration::from_secs(10)))

@@ -33,7 +33,7 @@ fn recv(socket: &UdpSocket) -> Vec<u8> {
 #[test]
 fn echo_keeps_boundaries_from_one_byte_to_the_largest() {
     let listener = Listener::start(&["-u", "--echo", "0"], Stdio::null(), Stdio::null());
-    let client = client_for(listener.addr);
+    let client = client_for(listener.addr());
     let sizes = [1usize, 2, 64, 1400, 1472, 9000, 32768, 60000, 65507];
     for (i, &size) in sizes.iter().enumerate() {
         let datagram = payload(size, i as u64 + 1);
@@ -58,7 +58,7 @@ fn echo_keeps_boundaries_from_one_byte_to_the_largest() {
 #[test]
 fn twenty_peers_each_get_only_their_own_datagrams() {
     let listener = Listener::start(&["-u", "--echo", "0"], Stdio::null(), Stdio::null());
-    let addr = listener.addr;
+    let addr = listener.addr();
     let peers: Vec<_> = (0..20)
         .map(|id| {
             std::thread::spawn(move || {
@@ -83,7 +83,7 @@ fn listener_prints_every_sender_and_answers_the_last() {
     let out = dir.path().join("out");
     let mut listener = Listener::start(&["-u", "0"], Stdio::piped(), file_stdout(&out));
     let mut stdin = listener.child.stdin.take().unwrap();
-    let senders: Vec<UdpSocket> = (0..3).map(|_| client_for(listener.addr)).collect();
+    let senders: Vec<UdpSocket> = (0..3).map(|_| client_for(listener.addr())).collect();
     for (i, sender) in senders.iter().enumerate() {
         sender
             .send(format!("from sender {i}\n").as_bytes())
@@ -168,8 +168,8 @@ fn ipv6_loopback() {
     assert_eq!(out, b"over six\nlast\n");
 
     let listener = Listener::start(&["-u", "-6", "--echo", "0"], Stdio::null(), Stdio::null());
-    assert_eq!(listener.addr.ip().to_string(), "::1");
-    let client = client_for(listener.addr);
+    assert_eq!(listener.addr().ip().to_string(), "::1");
+    let client = client_for(listener.addr());
     client.send(b"v6 echo").unwrap();
     assert_eq!(recv(&client), b"v6 echo");
 }

@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 
 use crate::addr::Family;
 use crate::transport::connect::resolve_and_tell;
+use crate::transport::endpoint::Endpoint;
 use crate::transport::events::{Event, Events};
 use crate::transport::io::{Input, Output};
 use crate::transport::session::{SessionOptions, relay_one_client};
@@ -41,7 +42,7 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 /// Serves one client of the proxy, from its request to the tunnel's end.
 pub async fn serve_proxy_client<S: Stream>(
     mut client: S,
-    peer: SocketAddr,
+    peer: &Endpoint,
     rules: &ProxyRules,
     session: &SessionOptions,
     events: &Events,
@@ -51,14 +52,20 @@ pub async fn serve_proxy_client<S: Stream>(
         Ok(Ok(opened)) => opened,
         Ok(Err(reason)) => {
             let reason = format!("proxy client {peer}: {reason}");
-            return events.emit(Event::ClientFailed { peer, reason });
+            return events.emit(Event::ClientFailed {
+                peer: peer.clone(),
+                reason,
+            });
         }
         Err(_) => {
             let reason = format!(
                 "proxy client {peer} asked for nothing within {} s",
                 REQUEST_LIMIT.as_secs()
             );
-            return events.emit(Event::ClientFailed { peer, reason });
+            return events.emit(Event::ClientFailed {
+                peer: peer.clone(),
+                reason,
+            });
         }
     };
     let ends = (
@@ -67,13 +74,20 @@ pub async fn serve_proxy_client<S: Stream>(
     );
     let (Ok(from_target), Ok(to_target)) = ends else {
         let reason = format!("proxy client {peer}: out of descriptors for the tunnel");
-        return events.emit(Event::ClientFailed { peer, reason });
+        return events.emit(Event::ClientFailed {
+            peer: peer.clone(),
+            reason,
+        });
     };
     drop(target);
-    events.emit(Event::TunnelOpened { peer, target: name });
+    events.emit(Event::TunnelOpened {
+        peer: peer.clone(),
+        target: name,
+    });
     let input = Input::Fd(from_target);
     let output = Output::Fd(to_target);
     let summary = relay_one_client(client, peer, input, output, session, events).await;
+    let peer = peer.clone();
     events.emit(Event::Closed { peer, summary });
 }
 

@@ -15,7 +15,6 @@ mod threads;
 pub mod verify;
 
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -29,15 +28,15 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 pub use certificate::{CertificateInfo, Fingerprint, rfc3339, self_signed};
 pub(crate) use threads::{TlsParts, TlsPump};
 
+use super::endpoint::Endpoint;
 use super::events::{Event, Events, TlsDetails};
-use super::stream::Stream;
+use super::stream::{Connection, Stream};
 use crate::error::{Error, Result};
 use verify::{Policy, Verifier, explain};
 
@@ -159,11 +158,11 @@ impl TlsClient {
     /// session is sent before the server has been verified.
     pub async fn handshake(
         &self,
-        tcp: TcpStream,
-        peer: SocketAddr,
+        connection: Connection,
+        peer: &Endpoint,
         events: &Events,
-    ) -> Result<TlsSession<tokio_rustls::client::TlsStream<TcpStream>>> {
-        let (stream, details) = self.handshake_details(tcp, peer).await?;
+    ) -> Result<TlsSession<tokio_rustls::client::TlsStream<Connection>>> {
+        let (stream, details) = self.handshake_details(connection, peer).await?;
         events.emit(Event::TlsEstablished(Box::new(details)));
         Ok(stream)
     }
@@ -171,14 +170,14 @@ impl TlsClient {
     /// The handshake, and what it settled.
     pub async fn handshake_details(
         &self,
-        tcp: TcpStream,
-        peer: SocketAddr,
+        connection: Connection,
+        peer: &Endpoint,
     ) -> Result<(
-        TlsSession<tokio_rustls::client::TlsStream<TcpStream>>,
+        TlsSession<tokio_rustls::client::TlsStream<Connection>>,
         TlsDetails,
     )> {
         let started = Instant::now();
-        let connecting = self.connector.connect(self.name.clone(), tcp);
+        let connecting = self.connector.connect(self.name.clone(), connection);
         let stream = limit(connecting, peer).await?;
         let (_, connection) = stream.get_ref();
         let sni = match &self.name {
@@ -231,11 +230,15 @@ impl TlsServer {
     /// For a server listening on `listen`: without a certificate of the
     /// user's, one is made for every name a client may use to reach it
     /// (localhost, 127.0.0.1, ::1, the listen address, this host's name).
-    pub fn for_address(options: &ServerTlsOptions, listen: SocketAddr) -> Result<TlsServer> {
+    /// A Unix socket has no address to put in it: its clients ask for
+    /// localhost.
+    pub fn for_address(options: &ServerTlsOptions, listen: &Endpoint) -> Result<TlsServer> {
         let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
-        let ip = listen.ip().to_string();
-        if !listen.ip().is_unspecified() && !names.contains(&ip) {
-            names.push(ip);
+        if let Some(listen) = listen.ip() {
+            let ip = listen.ip().to_string();
+            if !listen.ip().is_unspecified() && !names.contains(&ip) {
+                names.push(ip);
+            }
         }
         if let Ok(host) = crate::addr::host_name(false) {
             names.push(host.hostname);
@@ -301,12 +304,12 @@ impl TlsServer {
     /// The server's half of the handshake with a client that just connected.
     pub async fn handshake(
         &self,
-        tcp: TcpStream,
-        peer: SocketAddr,
+        connection: Connection,
+        peer: &Endpoint,
         events: &Events,
-    ) -> Result<TlsSession<tokio_rustls::server::TlsStream<TcpStream>>> {
+    ) -> Result<TlsSession<tokio_rustls::server::TlsStream<Connection>>> {
         let started = Instant::now();
-        let stream = limit(self.acceptor.accept(tcp), peer).await?;
+        let stream = limit(self.acceptor.accept(connection), peer).await?;
         let (_, connection) = stream.get_ref();
         let sni = connection.server_name().map(str::to_string);
         let details = details(connection, peer, sni, self.verdict, started);
@@ -316,7 +319,7 @@ impl TlsServer {
 }
 
 /// Runs a handshake under [`HANDSHAKE_LIMIT`], explaining a failure.
-async fn limit<S>(handshake: impl Future<Output = io::Result<S>>, peer: SocketAddr) -> Result<S> {
+async fn limit<S>(handshake: impl Future<Output = io::Result<S>>, peer: &Endpoint) -> Result<S> {
     let failed = |reason: String| Error::Tls {
         peer: peer.to_string(),
         reason,
@@ -344,7 +347,7 @@ fn describe(e: &io::Error) -> String {
 
 fn details<D>(
     connection: &rustls::ConnectionCommon<D>,
-    peer: SocketAddr,
+    peer: &Endpoint,
     server_name: Option<String>,
     verdict: &str,
     started: Instant,
@@ -368,7 +371,7 @@ fn details<D>(
         .filter_map(|der| CertificateInfo::parse(der))
         .collect();
     TlsDetails {
-        peer,
+        peer: peer.clone(),
         version,
         cipher,
         alpn,
@@ -497,13 +500,13 @@ fn truncated() -> io::Error {
     )
 }
 
-impl Stream for TlsSession<tokio_rustls::client::TlsStream<TcpStream>> {
+impl Stream for TlsSession<tokio_rustls::client::TlsStream<Connection>> {
     fn into_tls_parts(self) -> std::result::Result<TlsParts, Self> {
         take_apart(self, |tls| tls.get_ref().0, |tls| tls.into_inner().1.into())
     }
 }
 
-impl Stream for TlsSession<tokio_rustls::server::TlsStream<TcpStream>> {
+impl Stream for TlsSession<tokio_rustls::server::TlsStream<Connection>> {
     fn into_tls_parts(self) -> std::result::Result<TlsParts, Self> {
         take_apart(self, |tls| tls.get_ref().0, |tls| tls.into_inner().1.into())
     }
@@ -513,7 +516,7 @@ impl Stream for TlsSession<tokio_rustls::server::TlsStream<TcpStream>> {
 /// dropped (deregistered, its descriptor closed) once the duplicate exists.
 fn take_apart<S>(
     session: TlsSession<S>,
-    socket: impl FnOnce(&S) -> &TcpStream,
+    socket: impl FnOnce(&S) -> &Connection,
     connection: impl FnOnce(S) -> rustls::Connection,
 ) -> std::result::Result<TlsParts, TlsSession<S>> {
     let Ok(duplicate) = socket(&session.inner).as_fd().try_clone_to_owned() else {

@@ -26,7 +26,9 @@ use crate::transport::pump::PumpError;
 use crate::transport::threaded::{wait_for, write_all};
 
 /// A TLS session taken out of Tokio: its socket and its rustls state, which
-/// may already hold bytes that came with the handshake.
+/// may already hold bytes that came with the handshake. The socket may be a
+/// Unix stream as well as TCP: only read, write, shutdown and poll are
+/// called on it, which are the same calls for both.
 pub struct TlsParts {
     socket: TcpStream,
     connection: Connection,

@@ -6,15 +6,18 @@
 //! write to stdout, and stdin is cut into datagrams line by line. The
 //! [`server`] serves every peer from one bound socket; the [`client`] sends to
 //! one peer and makes UDP's silent failure (ICMP port unreachable) visible.
+//! Unix datagram sockets keep the same boundaries and run the same loops
+//! ([`socket`]).
 
 mod batch;
 pub mod client;
 pub mod server;
+pub mod socket;
 
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 
 use crate::error::Error;
+use crate::transport::endpoint::Endpoint;
 
 /// Room for the largest datagram there is (65,507 payload bytes over IPv4,
 /// 65,527 over IPv6), so no datagram is ever cut.
@@ -36,7 +39,11 @@ fn caused_by_a_peer(err: &std::io::Error) -> bool {
 }
 
 /// What a failed send or receive to `peer` means for the user.
-fn explain(err: std::io::Error, peer: SocketAddr) -> Error {
+fn explain(err: std::io::Error, peer: &Endpoint) -> Error {
+    let peer = match peer {
+        Endpoint::Ip(addr) => *addr,
+        Endpoint::Unix(unix) => return crate::transport::unix::connect_error(&unix.name, err),
+    };
     match err.kind() {
         ErrorKind::ConnectionRefused => Error::Unreachable { addr: peer },
         ErrorKind::PermissionDenied => Error::Usage(format!(

@@ -1,12 +1,12 @@
-//! The UDP server: one bound socket, every peer at once.
+//! The datagram server (UDP or Unix): one bound socket, every peer at once.
 //!
 //! Relay mode prints each datagram's payload as it arrives and sends stdin,
 //! line by line, to the peer heard from most recently (netcat's habit); lines
 //! typed before anyone has spoken wait for the first peer. Echo mode sends
-//! each datagram back to its own sender unchanged.
+//! each datagram back to its own sender unchanged. Unix senders without a
+//! name cannot be answered: they are heard, never replied to.
 
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,9 +16,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 use super::batch::Batch;
+use super::socket::DatagramSocket;
 use super::{MAX_DATAGRAM, STDIN_DATAGRAM, caused_by_a_peer};
 use crate::error::{Error, Result};
 use crate::shutdown::{StopSignal, StopTrigger};
+use crate::transport::endpoint::Endpoint;
 use crate::transport::events::{Event, Events};
 use crate::transport::io::{Input, Output, OutputQueue, read_datagrams};
 use crate::transport::session::{SessionEnd, stopped};
@@ -32,7 +34,7 @@ const BATCH: usize = 32;
 /// output closing). In relay mode each datagram goes to `output` and `input`
 /// is cut into datagrams for the last peer; echo mode uses neither.
 pub async fn serve(
-    socket: UdpSocket,
+    socket: DatagramSocket,
     echo: bool,
     input: Input,
     output: Output,
@@ -41,7 +43,10 @@ pub async fn serve(
 ) -> Result<SessionEnd> {
     let mut shutdown = trigger.subscribe();
     if echo {
-        return echo_datagrams(socket, &events, &mut shutdown).await;
+        return match socket {
+            DatagramSocket::Udp(socket) => echo_datagrams(socket, &events, &mut shutdown).await,
+            unix => echo_each(&unix, &events, &mut shutdown).await,
+        };
     }
     let socket = Arc::new(socket);
     let output = OutputQueue::start(output, trigger.clone());
@@ -63,8 +68,13 @@ pub async fn serve(
             Err(e) if caused_by_a_peer(&e) => continue,
             Err(e) => break Err(Error::io("receiving a datagram", e)),
         };
-        events.emit(Event::Datagram { from, len });
-        last_peer.send_replace(Some(from));
+        events.emit(Event::Datagram {
+            from: from.clone(),
+            len,
+        });
+        if DatagramSocket::can_answer(&from) {
+            last_peer.send_replace(Some(from));
+        }
         // Waiting here is the backpressure: while stdout is slow we do not
         // read, and the kernel drops what overflows its buffer, as UDP may.
         if output.write(buf[..len].to_vec()).await.is_err() {
@@ -124,7 +134,7 @@ fn echo_loop(
         for i in 0..count {
             if let (bytes, Some(from)) = batch.datagram(i) {
                 events.emit(Event::Datagram {
-                    from,
+                    from: Endpoint::Ip(from),
                     len: bytes.len(),
                 });
             }
@@ -139,16 +149,45 @@ fn echo_loop(
     Ok(SessionEnd::Served)
 }
 
+/// Echo one datagram at a time, for Unix datagram sockets (the batched
+/// path above speaks UDP's addresses).
+async fn echo_each(
+    socket: &DatagramSocket,
+    events: &Events,
+    shutdown: &mut StopSignal,
+) -> Result<SessionEnd> {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let received = tokio::select! {
+            received = socket.recv_from(&mut buf) => received,
+            stop = shutdown.wait() => return Ok(stopped(stop, events)),
+        };
+        let (len, from) = match received {
+            Ok(datagram) => datagram,
+            Err(e) if caused_by_a_peer(&e) => continue,
+            Err(e) => return Err(Error::io("receiving a datagram", e)),
+        };
+        events.emit(Event::Datagram {
+            from: from.clone(),
+            len,
+        });
+        if DatagramSocket::can_answer(&from) {
+            // A sender gone since (its socket closed) is its own affair.
+            let _ = socket.send_to(&buf[..len], &from).await;
+        }
+    }
+}
+
 async fn reply_from_stdin(
-    socket: Arc<UdpSocket>,
+    socket: Arc<DatagramSocket>,
     mut datagrams: mpsc::Receiver<Vec<u8>>,
-    mut heard: watch::Receiver<Option<SocketAddr>>,
+    mut heard: watch::Receiver<Option<Endpoint>>,
     events: Events,
 ) {
     let mut told = false;
     while let Some(datagram) = datagrams.recv().await {
         let to = loop {
-            if let Some(peer) = *heard.borrow_and_update() {
+            if let Some(peer) = heard.borrow_and_update().clone() {
                 break peer;
             }
             if !told {
@@ -159,7 +198,7 @@ async fn reply_from_stdin(
                 return;
             }
         };
-        if socket.send_to(&datagram, to).await.is_ok() {
+        if socket.send_to(&datagram, &to).await.is_ok() {
             events.emit(Event::DatagramSent {
                 to,
                 len: datagram.len(),
