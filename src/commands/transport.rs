@@ -181,6 +181,10 @@ fn serve(
     let counters = Counters::new();
     let progress = progress(common, &counters, one_relay);
     let ended = runtime.block_on(async {
+        // Signals are ours before the socket exists: a SIGINT right after
+        // `listening on` must still end the server its way (removing a
+        // Unix socket's file), not by the default action.
+        let trigger = signal_trigger()?;
         let listener = match place {
             Endpoint::Ip(addr) => Listener::tcp(transport::bind_listener(*addr, &events)?)?,
             Endpoint::Unix(socket) => {
@@ -188,7 +192,6 @@ fn serve(
                 Listener::unix(bound, socket.name.clone())?
             }
         };
-        let trigger = signal_trigger()?;
         let (input, output) = stdio()?;
         let counters = Arc::clone(&counters);
         transport::serve(listener, &options, input, output, counters, events, trigger).await
@@ -207,6 +210,7 @@ fn listen_datagrams(
 ) -> Result<i32> {
     let runtime = runtime()?;
     let ended = runtime.block_on(async {
+        let trigger = signal_trigger()?; // before the socket: see `serve`
         let registering = |e| Error::io("registering the socket", e);
         // Held to the end: dropping it removes the socket file.
         let mut _file = None;
