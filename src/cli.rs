@@ -21,14 +21,18 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {
-    /// Wait for TCP clients (socket, bind, listen, accept) and relay stdin/stdout
-    /// with them, or echo or chat.
+    /// Wait for clients over TCP, UDP (-u) or a Unix socket (-U), plain or
+    /// TLS (socket, bind, listen, accept), and relay stdin/stdout with them,
+    /// echo, chat, or serve a program.
     ///
-    /// Examples: `sockit listen 9000 > file`, `sockit listen -k --echo 0.0.0.0 7`.
+    /// Examples: `sockit listen 9000 > file`, `sockit listen -k --echo 0.0.0.0 7`,
+    /// `sockit listen -k --mode 600 -U /tmp/app.sock`.
     Listen(ListenArgs),
-    /// Connect to a TCP server and relay stdin/stdout with it.
+    /// Connect to a server over TCP, UDP (-u) or a Unix socket (-U), plain,
+    /// TLS or through proxies, and relay stdin/stdout with it.
     ///
-    /// Example: `sockit connect example.org 80 < request`.
+    /// Examples: `sockit connect example.org 80 < request`,
+    /// `sockit connect -U /var/run/docker.sock`.
     Connect(ConnectArgs),
     /// Be a SOCKS5 and HTTP CONNECT proxy on one port (clients told apart
     /// by their first byte), serving clients until SIGINT or SIGTERM.
@@ -341,7 +345,8 @@ pub struct ListenArgs {
 
     /// Serve a program: for each client run `sh -c COMMAND` with its stdin
     /// and stdout wired to the client (stderr stays ours) and
-    /// SOCKIT_PEER_ADDR, SOCKIT_PEER_PORT, SOCKIT_LOCAL_ADDR and
+    /// SOCKIT_PEER_ADDR, SOCKIT_PEER_PORT (over -U: SOCKIT_PEER_PID, _UID,
+    /// _GID instead), SOCKIT_LOCAL_ADDR and
     /// SOCKIT_LOCAL_PORT set. With -k, clients' programs run side by side.
     #[arg(long, value_name = "COMMAND", conflicts_with_all = ["echo", "chat", "udp"])]
     pub exec: Option<String>,

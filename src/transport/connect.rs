@@ -70,7 +70,20 @@ pub async fn connect_to(
             Ok((Connection::Tcp(stream), Endpoint::Ip(peer)))
         }
         Target::Unix(name) => {
-            let stream = connect_stream(name, events).await?;
+            // A Unix connect waits only when the server's backlog is full.
+            let connecting = connect_stream(name, events);
+            let stream = match options.timeout {
+                None => connecting.await?,
+                Some(limit) => tokio::time::timeout(limit, connecting)
+                    .await
+                    .map_err(|_| Error::Unix {
+                        name: name.to_string(),
+                        reason: format!(
+                            "the server accepted no connection within {} s (its backlog is full); raise -w or try later",
+                            limit.as_secs_f64()
+                        ),
+                    })??,
+            };
             let peer = super::unix::peer_of(&stream, name.clone());
             Ok((Connection::Unix(stream), peer))
         }
