@@ -228,7 +228,6 @@ fn listen_datagrams(
                 )
             }
         };
-        let trigger = signal_trigger()?;
         let (input, output) = stdio()?;
         udp::server::serve(socket, echo, input, output, events.clone(), trigger).await
     });
