@@ -23,6 +23,14 @@
 //! datagrams), and the losses and wrong (merged or foreign) echoes.
 //!
 //!     cargo run --release --example loadgen -- 127.0.0.1:7000 --udp --conns 1 --window 32 --size 1400
+//!
+//! With `--socks5 PROXY` or `--http-connect PROXY`, each connection goes to
+//! the proxy at PROXY (ADDR:PORT) and asks it for a tunnel to the echo
+//! server (SOCKS5 CONNECT without login, or HTTP CONNECT) before the
+//! ping-pong; `--pid` then names the proxy. `--secs 0` only holds the
+//! tunnels open, for the proxy's memory at rest.
+//!
+//!     cargo run --release --example loadgen -- 127.0.0.1:7000 --socks5 127.0.0.1:1080 --conns 1000
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +50,13 @@ struct Config {
     pid: Option<u32>,
     udp: bool,
     window: usize,
+    proxy: Option<(ProxyKind, SocketAddr)>,
+}
+
+#[derive(Clone, Copy)]
+enum ProxyKind {
+    Socks5,
+    HttpConnect,
 }
 
 fn parse() -> Result<Config, String> {
@@ -59,6 +74,7 @@ fn parse() -> Result<Config, String> {
         pid: None,
         udp: false,
         window: 32,
+        proxy: None,
     };
     while let Some(flag) = args.next() {
         if flag == "--udp" {
@@ -73,6 +89,15 @@ fn parse() -> Result<Config, String> {
             "--size" => config.size = value.parse().map_err(bad)?,
             "--pid" => config.pid = Some(value.parse().map_err(bad)?),
             "--window" => config.window = value.parse().map_err(bad)?,
+            "--socks5" | "--http-connect" => {
+                let kind = if flag == "--socks5" {
+                    ProxyKind::Socks5
+                } else {
+                    ProxyKind::HttpConnect
+                };
+                let addr = value.parse().map_err(|e| format!("{flag}: {e}"))?;
+                config.proxy = Some((kind, addr));
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -98,7 +123,7 @@ async fn client(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let permit = handshakes.acquire().await;
-    let stream = tokio::time::timeout(WAIT, TcpStream::connect(config.target)).await;
+    let stream = tokio::time::timeout(WAIT, open(&config)).await;
     drop(permit);
     let _ = attempted.send(());
     let mut stream = match stream {
@@ -156,6 +181,58 @@ async fn client(
         seq += 1;
     }
     outcome
+}
+
+/// A connection to the echo server: direct, or through the proxy's tunnel.
+async fn open(config: &Config) -> std::io::Result<TcpStream> {
+    let Some((kind, proxy)) = config.proxy else {
+        return TcpStream::connect(config.target).await;
+    };
+    let mut stream = TcpStream::connect(proxy).await?;
+    let refused = |what: &str| std::io::Error::other(format!("proxy refused: {what}"));
+    match kind {
+        ProxyKind::Socks5 => {
+            let SocketAddr::V4(target) = config.target else {
+                return Err(refused("loadgen asks SOCKS5 for IPv4 targets only"));
+            };
+            // Greeting, then the request once it is answered: some proxies
+            // (microsocks) read one message per receive.
+            stream.write_all(&[5, 1, 0]).await?;
+            let mut chosen = [0u8; 2];
+            stream.read_exact(&mut chosen).await?;
+            if chosen != [5, 0] {
+                return Err(refused(&format!("method {chosen:02x?}")));
+            }
+            let mut request = vec![5, 1, 0, 1];
+            request.extend(target.ip().octets());
+            request.extend(target.port().to_be_bytes());
+            stream.write_all(&request).await?;
+            let mut reply = [0u8; 10];
+            stream.read_exact(&mut reply).await?;
+            if reply[1] != 0 || reply[3] != 1 {
+                return Err(refused(&format!("{reply:02x?}")));
+            }
+        }
+        ProxyKind::HttpConnect => {
+            let target = config.target;
+            let request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+            stream.write_all(request.as_bytes()).await?;
+            // Byte by byte to the blank line: nothing of the tunnel is read.
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                stream.read_exact(&mut byte).await?;
+                head.push(byte[0]);
+                if head.len() > 8192 {
+                    return Err(refused("endless response head"));
+                }
+            }
+            if !head.starts_with(b"HTTP/1.1 200") && !head.starts_with(b"HTTP/1.0 200") {
+                return Err(refused(&String::from_utf8_lossy(&head)));
+            }
+        }
+    }
+    Ok(stream)
 }
 
 /// Resident memory of `pid` and all its descendants, in KiB.

@@ -18,6 +18,7 @@ pub mod activity;
 pub mod bind;
 pub mod chat;
 pub mod connect;
+pub mod copy;
 pub mod echo;
 pub mod endpoint;
 pub mod events;
@@ -33,6 +34,7 @@ pub mod session;
 pub mod stream;
 pub mod threaded;
 pub mod tls;
+pub mod tunnel;
 pub mod udp;
 pub mod unix;
 

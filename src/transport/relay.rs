@@ -18,10 +18,11 @@ use std::sync::Arc;
 
 use socket2::SockRef;
 use std::net::Shutdown;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use super::copy::copy;
 use super::endpoint::Endpoint;
 use super::events::{Event, Events};
 use super::io::{Input, Output};
@@ -218,66 +219,12 @@ fn start_tasks<S: Stream>(
     let downstream = tokio::spawn(async move {
         let mut output = output.into_writer();
         let result = copy(&mut from_peer, &mut output, |n| reporter.received(n)).await;
+        if result.is_ok() {
+            // The peer's end of stream is our output's: a socket passes the
+            // FIN on (a proxy's tunnel), a pipe or a file is complete.
+            let _ = output.shutdown().await;
+        }
         reporter.downstream_ended(result);
     });
     Closer::Tasks([upstream.abort_handle(), downstream.abort_handle()])
-}
-
-/// Bytes per read on the portable path. Larger chunks mean fewer trips
-/// through Tokio's blocking pool (a descriptor read as an async file) and
-/// fewer flushes; TLS cuts them into 16 KiB records either way.
-const COPY_CHUNK: usize = 256 * 1024;
-
-/// Copies until `src` ends. Whatever was written is flushed before the
-/// copy waits for more input, so a byte read is never held back waiting for
-/// company; while input keeps coming, the writes are not flushed one by one.
-async fn copy<R, W>(src: &mut R, dst: &mut W, moved: impl Fn(u64)) -> Result<u64, PumpError>
-where
-    R: AsyncRead + Unpin + ?Sized,
-    W: AsyncWrite + Unpin + ?Sized,
-{
-    let mut buf = vec![0u8; COPY_CHUNK];
-    let mut total = 0;
-    loop {
-        let read = match read_if_ready(src, &mut buf).await {
-            Some(read) => read,
-            None => {
-                dst.flush().await.map_err(PumpError::Write)?;
-                src.read(&mut buf).await
-            }
-        };
-        let n = match read {
-            Ok(n) => n,
-            Err(e) => {
-                // What arrived before the failure is delivered first.
-                let _ = dst.flush().await;
-                return Err(PumpError::Read(e));
-            }
-        };
-        if n == 0 {
-            dst.flush().await.map_err(PumpError::Write)?;
-            return Ok(total);
-        }
-        dst.write_all(&buf[..n]).await.map_err(PumpError::Write)?;
-        total += n as u64;
-        moved(n as u64);
-    }
-}
-
-/// One read attempt that does not wait: None when nothing is ready yet.
-async fn read_if_ready<R>(src: &mut R, buf: &mut [u8]) -> Option<std::io::Result<usize>>
-where
-    R: AsyncRead + Unpin + ?Sized,
-{
-    std::future::poll_fn(|cx| {
-        let mut read = tokio::io::ReadBuf::new(buf);
-        std::task::Poll::Ready(
-            match std::pin::Pin::new(&mut *src).poll_read(cx, &mut read) {
-                std::task::Poll::Ready(Ok(())) => Some(Ok(read.filled().len())),
-                std::task::Poll::Ready(Err(e)) => Some(Err(e)),
-                std::task::Poll::Pending => None,
-            },
-        )
-    })
-    .await
 }

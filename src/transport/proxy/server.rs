@@ -10,7 +10,7 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::os::fd::AsFd;
+
 use std::time::Duration;
 
 use base64::Engine;
@@ -22,9 +22,9 @@ use crate::addr::Family;
 use crate::transport::connect::resolve_and_tell;
 use crate::transport::endpoint::Endpoint;
 use crate::transport::events::{Event, Events};
-use crate::transport::io::{Input, Output};
-use crate::transport::session::{SessionOptions, relay_one_client};
+use crate::transport::session::SessionOptions;
 use crate::transport::stream::Stream;
+use crate::transport::tunnel::{self, TunnelError};
 
 /// What the proxy allows.
 #[derive(Debug, Clone, Default)]
@@ -68,25 +68,19 @@ pub async fn serve_proxy_client<S: Stream>(
             });
         }
     };
-    let ends = (
-        target.as_fd().try_clone_to_owned(),
-        target.as_fd().try_clone_to_owned(),
-    );
-    let (Ok(from_target), Ok(to_target)) = ends else {
-        let reason = format!("proxy client {peer}: out of descriptors for the tunnel");
-        return events.emit(Event::ClientFailed {
-            peer: peer.clone(),
-            reason,
-        });
-    };
-    drop(target);
     events.emit(Event::TunnelOpened {
         peer: peer.clone(),
-        target: name,
+        target: name.clone(),
     });
-    let input = Input::Fd(from_target);
-    let output = Output::Fd(to_target);
-    let summary = relay_one_client(client, peer, input, output, session, events).await;
+    let (summary, failure) = tunnel::join(client, target, session.idle_timeout).await;
+    if let Some(failure) = failure {
+        let reason = match failure {
+            TunnelError::Client(e) => format!("proxy client {peer}: {e}"),
+            TunnelError::Target(e) => format!("proxy client {peer}: the target {name}: {e}"),
+        };
+        let peer = peer.clone();
+        events.emit(Event::ClientFailed { peer, reason });
+    }
     let peer = peer.clone();
     events.emit(Event::Closed { peer, summary });
 }
