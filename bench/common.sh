@@ -19,13 +19,47 @@ wait_listen() {
   echo "nothing listens on $1" >&2; return 1
 }
 
-# payload_in_shm NAME: WORK, a directory in /dev/shm removed at exit (with
-# the script's background jobs), and FILE in it: SIZE_MB MiB of random
+# work_dir NAME: WORK, a directory in /dev/shm removed at exit (with the
+# script's background jobs).
+work_dir() {
+  WORK=$(mktemp -d "/dev/shm/sockit-$1-XXXX")
+  trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true; pkill -f "$WORK/" 2>/dev/null || true' EXIT
+}
+
+# payload_in_shm NAME: work_dir NAME, and FILE in it: SIZE_MB MiB of random
 # bytes, BYTES long.
 payload_in_shm() {
-  WORK=$(mktemp -d "/dev/shm/sockit-$1-XXXX")
-  trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
+  work_dir "$1"
   FILE=$WORK/data
   BYTES=$((SIZE_MB << 20))
   head -c "$BYTES" /dev/urandom > "$FILE"
 }
+
+# start_proxy NAME PORT: runs the proxy NAME (sockit, microsocks, dante,
+# tinyproxy) on 127.0.0.1 PORT in the foreground, each in its usual
+# configuration, without logging; its files go in WORK, SOCKIT is ours.
+# Run it in the background (`start_proxy NAME PORT &`): the job then is the
+# proxy itself (exec), so `$!` is its process.
+start_proxy() {
+  case $1 in
+    sockit) exec "$SOCKIT" proxy 127.0.0.1 "$2" ;;
+    microsocks) exec microsocks -i 127.0.0.1 -p "$2" ;;
+    dante)
+      cat > "$WORK/danted.conf" <<CONF
+logoutput: /dev/null
+internal: 127.0.0.1 port = $2
+external: 127.0.0.1
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+CONF
+      exec danted -f "$WORK/danted.conf" ;;
+    tinyproxy)
+      printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nMaxClients %s\nLogLevel Critical\n' "$2" "${TINYPROXY_CLIENTS:-100}" > "$WORK/tinyproxy.conf"
+      exec tinyproxy -d -c "$WORK/tinyproxy.conf" ;;
+  esac
+}
+

@@ -22,29 +22,6 @@ cargo build --release --quiet --bin sockit
 SOCKIT=$PWD/target/release/sockit
 payload_in_shm proxy
 
-start_proxy() { # name port
-  case $1 in
-    sockit) "$SOCKIT" proxy 127.0.0.1 "$2" ;;
-    microsocks) microsocks -i 127.0.0.1 -p "$2" ;;
-    dante)
-      cat > "$WORK/danted.conf" <<CONF
-logoutput: /dev/null
-internal: 127.0.0.1 port = $2
-external: 127.0.0.1
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-CONF
-      danted -f "$WORK/danted.conf" ;;
-    tinyproxy)
-      printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nMaxClients 100\nLogLevel Critical\n' "$2" > "$WORK/tinyproxy.conf"
-      tinyproxy -d -c "$WORK/tinyproxy.conf" ;;
-  esac
-}
-
 one_run() { # scheme proxy-port: seconds, or FAIL
   local port start end got
   port=$(free_port)

@@ -237,6 +237,30 @@ async fn open(config: &Config) -> std::io::Result<TcpStream> {
 
 /// Resident memory of `pid` and all its descendants, in KiB.
 fn tree_rss_kib(pid: u32) -> u64 {
+    process_tree(pid)
+        .iter()
+        .map(|p| status_kib(*p, "VmRSS:"))
+        .sum()
+}
+
+/// CPU time (user and system, in clock ticks) of `pid` and its descendants,
+/// threads included.
+fn tree_cpu_ticks(pid: u32) -> u64 {
+    process_tree(pid)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .map(|stat| {
+            // After the ")" closing the name: state is field 3, utime 14, stime 15.
+            let rest = stat.rsplit(')').next().unwrap_or("");
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let field = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<u64>().ok());
+            field(14).unwrap_or(0) + field(15).unwrap_or(0)
+        })
+        .sum()
+}
+
+/// `pid` and all its descendants.
+fn process_tree(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
@@ -264,7 +288,7 @@ fn tree_rss_kib(pid: u32) -> u64 {
         );
         i += 1;
     }
-    tree.iter().map(|p| status_kib(*p, "VmRSS:")).sum()
+    tree
 }
 
 fn status_kib(pid: u32, key: &str) -> u64 {
@@ -318,6 +342,7 @@ async fn main() {
     }
     let connect_secs = connecting.elapsed().as_secs_f64();
     let held_rss = config.pid.map(tree_rss_kib).unwrap_or(0);
+    let cpu_before = config.pid.map(tree_cpu_ticks).unwrap_or(0);
     let started = Instant::now();
     let _ = go.send(Some(started + Duration::from_secs_f64(config.secs)));
     let mut connected = 0;
@@ -330,10 +355,11 @@ async fn main() {
         latencies.extend(outcome.latencies_us);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_ticks = config.pid.map(tree_cpu_ticks).unwrap_or(0) - cpu_before;
     let peak = config.pid.map(|p| status_kib(p, "VmHWM:")).unwrap_or(0);
     latencies.sort_unstable();
     println!(
-        "conns={} connected={} failures={} messages={} msgs_per_s={:.0} p50_us={} p99_us={} connect_s={:.2} server_tree_rss_kib={} server_peak_rss_kib={}",
+        "conns={} connected={} failures={} messages={} msgs_per_s={:.0} p50_us={} p99_us={} connect_s={:.2} server_tree_rss_kib={} server_peak_rss_kib={} server_cpu_us_per_msg={:.1}",
         config.conns,
         connected,
         failures.len(),
@@ -343,7 +369,9 @@ async fn main() {
         percentile(&latencies, 0.99),
         connect_secs,
         held_rss,
-        peak
+        peak,
+        // Clock ticks are 10 ms (USER_HZ 100).
+        cpu_ticks as f64 * 10_000.0 / latencies.len().max(1) as f64
     );
     if let Some(first) = failures.first() {
         eprintln!("loadgen: first failure: {first}");

@@ -408,7 +408,9 @@ pub struct ConnectArgs {
     /// Go through this proxy: socks5://HOST:PORT (sockit resolves the
     /// target), socks5h://HOST:PORT (the proxy does), http://HOST:PORT (HTTP
     /// CONNECT); USER:PASS@ before HOST logs in. Repeat to chain proxies, in
-    /// order. Without it, ALL_PROXY (or all_proxy) is used when set.
+    /// order. Without it, ALL_PROXY (or all_proxy) is used when set, unless
+    /// NO_PROXY (or no_proxy) lists the host (names with their subdomains,
+    /// addresses, CIDR networks, or *), as curl reads them.
     #[arg(long, value_name = "URL", conflicts_with = "udp")]
     pub proxy: Vec<String>,
 

@@ -252,8 +252,8 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
         timeout: wait(common)?,
         keepalive: keepalive(common)?,
         tls: tls_client(&args.tls, server_name)?.map(Arc::new),
-        proxies: match target {
-            Target::Host { .. } => proxies(&args.proxy, args.no_proxy)?,
+        proxies: match &target {
+            Target::Host { host, .. } => proxies(&args.proxy, args.no_proxy, host)?,
             Target::Unix(_) => Vec::new(),
         },
     };
@@ -274,13 +274,14 @@ pub fn connect(args: ConnectArgs) -> Result<i32> {
     Ok(exit_code(ended?, false))
 }
 
-/// `--proxy` URLs in order, else ALL_PROXY's, unless `--no-proxy`.
-fn proxies(urls: &[String], no_proxy: bool) -> Result<Vec<ProxyUrl>> {
+/// `--proxy` URLs in order, else ALL_PROXY's (unless NO_PROXY exempts
+/// `host`), unless `--no-proxy`.
+fn proxies(urls: &[String], no_proxy: bool, host: &str) -> Result<Vec<ProxyUrl>> {
     if no_proxy {
         return Ok(Vec::new());
     }
     if urls.is_empty() {
-        return Ok(proxy::from_environment()?.into_iter().collect());
+        return Ok(proxy::from_environment(host)?.into_iter().collect());
     }
     urls.iter().map(|url| url.parse()).collect()
 }

@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 /// in removed: `connect` honours ALL_PROXY, and a test means loopback.
 pub fn sockit() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sockit"));
-    command.env_remove("ALL_PROXY").env_remove("all_proxy");
+    for variable in ["ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"] {
+        command.env_remove(variable);
+    }
     command
 }
 

@@ -185,10 +185,18 @@ fn tls_through_a_chain() {
 }
 
 #[test]
-fn all_proxy_is_honoured_unless_no_proxy() {
+fn all_proxy_is_honoured_unless_no_proxy_or_no_proxy_variable() {
     let proxy = Proxy::socks5(None);
     let listener = Listener::start(&["-k", "--echo", "0"], Stdio::null(), Stdio::null());
-    for (no_proxy, through) in [(false, true), (true, false)] {
+    // (--no-proxy, NO_PROXY, goes through the proxy)
+    let cases = [
+        (false, None, true),
+        (true, None, false),
+        (false, Some("example.org, 127.0.0.0/8"), false),
+        (false, Some("example.org,10.0.0.0/8"), true),
+        (false, Some("*"), false),
+    ];
+    for (flag, no_proxy, through) in cases {
         let mut command = sockit();
         command.env("ALL_PROXY", proxy.url("socks5h")).args([
             "connect",
@@ -196,11 +204,18 @@ fn all_proxy_is_honoured_unless_no_proxy() {
             "127.0.0.1",
             &listener.port(),
         ]);
-        if no_proxy {
+        if flag {
             command.arg("--no-proxy");
         }
+        if let Some(list) = no_proxy {
+            command.env("NO_PROXY", list);
+        }
         let err = echoed(&mut command, "echo me\n");
-        assert_eq!(err.contains("proxy: socks5h://"), through, "{err}");
+        assert_eq!(
+            err.contains("proxy: socks5h://"),
+            through,
+            "{no_proxy:?}: {err}"
+        );
     }
 }
 

@@ -142,9 +142,17 @@ impl std::fmt::Debug for ProxyUrl {
     }
 }
 
-/// The proxies from the environment, as curl reads them: `ALL_PROXY`, then
-/// `all_proxy`. None when unset or empty.
-pub fn from_environment() -> Result<Option<ProxyUrl>> {
+/// The proxy from the environment for connections to `host`, as curl reads
+/// them: `ALL_PROXY`, then `all_proxy`; none when unset or empty, or when
+/// `NO_PROXY` (or `no_proxy`) exempts `host`.
+pub fn from_environment(host: &str) -> Result<Option<ProxyUrl>> {
+    let exempt = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .is_some_and(|list| exempted(&list, host));
+    if exempt {
+        return Ok(None);
+    }
     for name in ["ALL_PROXY", "all_proxy"] {
         if let Ok(url) = std::env::var(name)
             && !url.trim().is_empty()
@@ -159,9 +167,49 @@ pub fn from_environment() -> Result<Option<ProxyUrl>> {
     Ok(None)
 }
 
+/// Whether `NO_PROXY`'s comma-separated `list` exempts `host`, by curl's
+/// rules: `*` exempts every host; a name exempts itself and its subdomains
+/// (a leading dot is ignored: `example.org` and `.example.org` both match
+/// `www.example.org`); an address or a CIDR network exempts the addresses
+/// in it. Names are compared without case and are never resolved.
+pub fn exempted(list: &str, host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let address = host.parse::<std::net::IpAddr>().ok();
+    list.split(',').map(str::trim).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        if let Some(ip) = address {
+            let entry = entry.trim_start_matches('[').trim_end_matches(']');
+            return entry
+                .parse::<ipnet::IpNet>()
+                .map(|net| net.contains(&ip))
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(|e| e == ip))
+                .unwrap_or(false);
+        }
+        let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+        let host = host.to_ascii_lowercase();
+        !entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}")))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_matches_as_curl_does() {
+        let list = "localhost, .example.org,10.0.0.0/8, ::1";
+        assert!(exempted(list, "localhost"));
+        assert!(exempted(list, "www.Example.org"));
+        assert!(exempted(list, "example.org"));
+        assert!(!exempted(list, "notexample.org"));
+        assert!(exempted(list, "10.2.3.4"));
+        assert!(!exempted(list, "11.2.3.4"));
+        assert!(exempted(list, "::1"));
+        assert!(exempted("*", "anything"));
+        assert!(!exempted("", "host"));
+    }
 
     #[test]
     fn urls_parse_as_curl_reads_them() {
