@@ -55,6 +55,27 @@ pub struct Chunk {
     len: usize,
 }
 
+impl Chunk {
+    /// A pooled buffer to read into by hand; say how much was read with
+    /// [`Chunk::filled`].
+    pub fn borrow() -> Chunk {
+        Chunk {
+            buffer: Some(take()),
+            len: 0,
+        }
+    }
+
+    /// The whole buffer, to read into.
+    pub fn space(&mut self) -> &mut [u8] {
+        self.buffer.as_deref_mut().unwrap_or_default()
+    }
+
+    /// The first `len` bytes of the buffer hold data.
+    pub fn filled(&mut self, len: usize) {
+        self.len = len;
+    }
+}
+
 impl Deref for Chunk {
     type Target = [u8];
 

@@ -29,6 +29,16 @@ pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
         None
     }
 
+    /// The stream as a plain socket, when it is one (a proxy's tunnel then
+    /// moves bytes with the socket's own system calls); any other stream is
+    /// given back.
+    fn into_connection(self) -> Result<Connection, Self>
+    where
+        Self: Sized,
+    {
+        Err(self)
+    }
+
     /// A TLS session over a TCP socket, taken apart for the relay's TLS
     /// threads (see `tls::threads`); any other stream is given back.
     fn into_tls_parts(self) -> Result<TlsParts, Self>
@@ -67,6 +77,30 @@ impl Connection {
         match self {
             Connection::Tcp(tcp) => Some(tcp),
             Connection::Unix(_) => None,
+        }
+    }
+}
+
+impl Connection {
+    /// Waits until the socket may be ready for `interest` (Tokio's
+    /// readiness; the next [`Connection::try_io`] says whether it was).
+    pub async fn ready(&self, interest: tokio::io::Interest) -> io::Result<()> {
+        match self {
+            Connection::Tcp(tcp) => tcp.ready(interest).await.map(drop),
+            Connection::Unix(unix) => unix.ready(interest).await.map(drop),
+        }
+    }
+
+    /// Runs a non-blocking system call on the socket; its WouldBlock
+    /// clears the readiness [`Connection::ready`] waits for.
+    pub fn try_io<R>(
+        &self,
+        interest: tokio::io::Interest,
+        call: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        match self {
+            Connection::Tcp(tcp) => tcp.try_io(interest, call),
+            Connection::Unix(unix) => unix.try_io(interest, call),
         }
     }
 }
@@ -139,6 +173,10 @@ impl AsyncWrite for Connection {
 impl Stream for Connection {
     fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.as_fd())
+    }
+
+    fn into_connection(self) -> Result<Connection, Self> {
+        Ok(self)
     }
 }
 

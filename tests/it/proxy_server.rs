@@ -176,3 +176,77 @@ fn sockit_through_sockit_with_tls() {
     assert_eq!(out, b"end to end\n");
     assert!(target.wait(20).success(), "{}", target.stderr());
 }
+
+/// Megabytes both ways through a tunnel (the bulk path: splice), checked
+/// byte for byte: the client's upload reaches the listener, whose answer,
+/// sent after the client's half-close, comes back whole.
+#[test]
+fn bulk_both_ways_arrives_whole() {
+    let server = proxy(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let up = write_payload(dir.path(), "up", 48 << 20, 61);
+    let down = write_payload(dir.path(), "down", 24 << 20, 62);
+    let (got_up, got_down) = (dir.path().join("got_up"), dir.path().join("got_down"));
+    let mut target = Listener::start(&["0"], file_stdin(&down), file_stdout(&got_up));
+    for scheme in ["socks5", "http"] {
+        let mut client = sockit()
+            .args([
+                "connect",
+                "--proxy",
+                &format!("{scheme}://127.0.0.1:{}", server.port()),
+                "127.0.0.1",
+                &target.port(),
+            ])
+            .stdin(file_stdin(&up))
+            .stdout(file_stdout(&got_down))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (status, err) = wait_with_stderr(&mut client, 60);
+        assert!(status.success(), "{scheme}: {err}");
+        assert!(target.wait(30).success(), "{}", target.stderr());
+        assert_eq!(sha256_file(&got_up), sha256_file(&up), "{scheme}");
+        assert_eq!(sha256_file(&got_down), sha256_file(&down), "{scheme}");
+        target = Listener::start(&["0"], file_stdin(&down), file_stdout(&got_up));
+    }
+}
+
+/// Each line crosses the tunnel at once: the target times every line and
+/// sees it before the next is written.
+#[test]
+fn lines_cross_the_tunnel_at_once() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = proxy(&[]);
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = sockit()
+        .args([
+            "connect",
+            "--proxy",
+            &format!("socks5://127.0.0.1:{}", server.port()),
+            "127.0.0.1",
+            &target.local_addr().unwrap().port().to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (stream, _) = accept_within(&target, 10);
+    let mut lines = BufReader::new(stream);
+    let mut stdin = client.stdin.take().unwrap();
+    for i in 0..20 {
+        writeln!(stdin, "line {i}").unwrap();
+        stdin.flush().unwrap();
+        let sent = std::time::Instant::now();
+        let mut line = String::new();
+        lines.read_line(&mut line).unwrap();
+        assert_eq!(line, format!("line {i}\n"));
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(2),
+            "line {i} was held back for {:?}",
+            sent.elapsed()
+        );
+    }
+    drop((stdin, lines));
+    assert!(wait_child(&mut client, 10).success());
+}

@@ -23,7 +23,7 @@ use crate::transport::connect::resolve_and_tell;
 use crate::transport::endpoint::Endpoint;
 use crate::transport::events::{Event, Events};
 use crate::transport::session::SessionOptions;
-use crate::transport::stream::Stream;
+use crate::transport::stream::{Connection, Stream};
 use crate::transport::tunnel::{self, TunnelError};
 
 /// What the proxy allows.
@@ -72,7 +72,11 @@ pub async fn serve_proxy_client<S: Stream>(
         peer: peer.clone(),
         target: name.clone(),
     });
-    let (summary, failure) = tunnel::join(client, target, session.idle_timeout).await;
+    let idle = session.idle_timeout;
+    let (summary, failure) = match client.into_connection() {
+        Ok(client) => tunnel::join_sockets(client, Connection::Tcp(target), idle).await,
+        Err(client) => tunnel::join(client, target, idle).await,
+    };
     if let Some(failure) = failure {
         let reason = match failure {
             TunnelError::Client(e) => format!("proxy client {peer}: {e}"),
