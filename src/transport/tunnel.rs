@@ -158,21 +158,14 @@ async fn pass_on(from: &Connection, to: &Connection, moved: impl Fn(u64)) -> Res
         from.ready(Interest::READABLE)
             .await
             .map_err(PumpError::Read)?;
+        // The buffer is taken only now that a read can complete.
         let mut chunk = Chunk::borrow();
-        let read = from.try_io(Interest::READABLE, || {
-            nix::unistd::read(from, chunk.space()).map_err(io::Error::from)
-        });
-        let n = match read {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(PumpError::Read(e)),
-        };
+        let n = receive(from, || nix::unistd::read(from, chunk.space())).await?;
         if n == 0 {
             break;
         }
         chunk.filled(n);
-        write_all(to, &chunk, &moved).await?;
+        send_all(to, n, &moved, |done| nix::unistd::write(to, &chunk[done..])).await?;
         if n == chunk.space().len() {
             // A full buffer: a bulk transfer has begun.
             if let Ok(pipe) = Pipe::new() {
@@ -186,32 +179,55 @@ async fn pass_on(from: &Connection, to: &Connection, moved: impl Fn(u64)) -> Res
     Ok(())
 }
 
-async fn write_all(
+/// What one read-like call on `from` returned once it did not have to be
+/// retried: the byte count (0 at the end of the stream).
+async fn receive(
+    from: &Connection,
+    mut call: impl FnMut() -> nix::Result<usize>,
+) -> Result<usize, PumpError> {
+    loop {
+        from.ready(Interest::READABLE)
+            .await
+            .map_err(PumpError::Read)?;
+        match from.try_io(Interest::READABLE, || call().map_err(io::Error::from)) {
+            Ok(n) => return Ok(n),
+            Err(e) if retry(&e) => {}
+            Err(e) => return Err(PumpError::Read(e)),
+        }
+    }
+}
+
+/// Sends `len` bytes to `to`: `send(done)` is one non-blocking attempt at
+/// the rest, once `done` bytes went. It waits for room between attempts.
+async fn send_all(
     to: &Connection,
-    mut data: &[u8],
+    len: usize,
     moved: &impl Fn(u64),
+    mut send: impl FnMut(usize) -> nix::Result<usize>,
 ) -> Result<(), PumpError> {
-    while !data.is_empty() {
+    let mut done = 0;
+    while done < len {
         to.ready(Interest::WRITABLE)
             .await
             .map_err(PumpError::Write)?;
-        let written = to.try_io(Interest::WRITABLE, || {
-            nix::unistd::write(to, data).map_err(io::Error::from)
-        });
-        match written {
+        match to.try_io(Interest::WRITABLE, || send(done).map_err(io::Error::from)) {
             Ok(n) => {
-                data = &data[n..];
+                done += n;
                 moved(n as u64);
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if retry(&e) => {}
             Err(e) => return Err(PumpError::Write(e)),
         }
     }
     Ok(())
+}
+
+/// Not ready after all (the readiness was stale), or a signal: try again.
+fn retry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
 }
 
 /// A pipe for splice(2), both ends non-blocking, as large as the kernel
@@ -247,48 +263,20 @@ async fn splice_on(
 ) -> Result<(), PumpError> {
     let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
     loop {
-        from.ready(Interest::READABLE)
-            .await
-            .map_err(PumpError::Read)?;
         // The pipe is empty here, so EAGAIN can only mean the socket is.
-        let parked = from.try_io(Interest::READABLE, || {
-            splice(from, None, &pipe.into, None, pipe.capacity, flags).map_err(io::Error::from)
-        });
-        let mut left = match parked {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(PumpError::Read(e)),
-        };
-        while left > 0 {
-            to.ready(Interest::WRITABLE)
-                .await
-                .map_err(PumpError::Write)?;
-            // The pipe holds `left` bytes, so EAGAIN can only mean the
-            // socket is full.
-            let sent = to.try_io(Interest::WRITABLE, || {
-                splice(&pipe.out, None, to, None, left, flags).map_err(io::Error::from)
-            });
-            match sent {
-                Ok(n) => {
-                    left -= n;
-                    moved(n as u64);
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return Err(PumpError::Write(e)),
-            }
+        let parked = receive(from, || {
+            splice(from, None, &pipe.into, None, pipe.capacity, flags)
+        })
+        .await?;
+        if parked == 0 {
+            return Ok(());
         }
+        // The pipe holds `parked` bytes, so EAGAIN can only mean the
+        // socket is full.
+        send_all(to, parked, moved, |done| {
+            splice(&pipe.out, None, to, None, parked - done, flags)
+        })
+        .await?;
     }
 }
 

@@ -282,15 +282,9 @@ pub fn peer_of(stream: &tokio::net::UnixStream, fallback: UnixName) -> Endpoint 
     Endpoint::Unix(UnixEndpoint { name, credentials })
 }
 
-/// Tokio's Unix address as a name (it derefs to std's).
+/// Tokio's Unix address as a name.
 pub fn name_of_tokio(addr: &tokio::net::unix::SocketAddr) -> UnixName {
-    if let Some(path) = addr.as_pathname() {
-        UnixName::Path(path.to_path_buf())
-    } else if let Some(name) = addr.as_abstract_name() {
-        UnixName::Abstract(name.to_vec())
-    } else {
-        UnixName::Unnamed
-    }
+    UnixName::of(&addr.clone().into())
 }
 
 #[cfg(test)]

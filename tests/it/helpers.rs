@@ -398,6 +398,23 @@ pub fn file_stdout(path: &Path) -> Stdio {
     Stdio::from(std::fs::File::create(path).unwrap())
 }
 
+/// Runs `command` from the file `input` into the file `output`, within
+/// `secs`; its exit status and what it said on stderr.
+pub fn run_between_files(
+    command: &mut Command,
+    input: &Path,
+    output: &Path,
+    secs: u64,
+) -> (ExitStatus, String) {
+    let mut child = command
+        .stdin(file_stdin(input))
+        .stdout(file_stdout(output))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    wait_with_stderr(&mut child, secs)
+}
+
 /// Fails the test, with the fix, when a peer program is not installed:
 /// a skipped interop test would pass without proving anything.
 pub fn require(program: &str, package: &str) {

@@ -189,20 +189,13 @@ fn bulk_both_ways_arrives_whole() {
     let (got_up, got_down) = (dir.path().join("got_up"), dir.path().join("got_down"));
     let mut target = Listener::start(&["0"], file_stdin(&down), file_stdout(&got_up));
     for scheme in ["socks5", "http"] {
-        let mut client = sockit()
-            .args([
-                "connect",
-                "--proxy",
-                &format!("{scheme}://127.0.0.1:{}", server.port()),
-                "127.0.0.1",
-                &target.port(),
-            ])
-            .stdin(file_stdin(&up))
-            .stdout(file_stdout(&got_down))
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (status, err) = wait_with_stderr(&mut client, 60);
+        let proxy = format!("{scheme}://127.0.0.1:{}", server.port());
+        let (status, err) = run_between_files(
+            sockit().args(["connect", "--proxy", &proxy, "127.0.0.1", &target.port()]),
+            &up,
+            &got_down,
+            60,
+        );
         assert!(status.success(), "{scheme}: {err}");
         assert!(target.wait(30).success(), "{}", target.stderr());
         assert_eq!(sha256_file(&got_up), sha256_file(&up), "{scheme}");

@@ -49,14 +49,12 @@ fn a_stream_relays_both_ways_without_loss() {
         file_stdout(&got_up),
     );
     assert_eq!(listener.place, path_str(&path));
-    let mut client = sockit()
-        .args(["connect", "-U", path_str(&path)])
-        .stdin(file_stdin(&up))
-        .stdout(file_stdout(&got_down))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (status, err) = wait_with_stderr(&mut client, 60);
+    let (status, err) = run_between_files(
+        sockit().args(["connect", "-U", path_str(&path)]),
+        &up,
+        &got_down,
+        60,
+    );
     assert!(status.success(), "{err}");
     assert!(listener.wait(30).success(), "{}", listener.stderr());
     assert_eq!(sha256_file(&got_up), sha256_file(&up));
