@@ -59,19 +59,11 @@ pub async fn serve(
     ));
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let ended = loop {
-        let received = tokio::select! {
-            received = socket.recv_from(&mut buf) => received,
-            stop = shutdown.wait() => break Ok(stopped(stop, &events)),
+        let (len, from) = match next_datagram(&socket, &mut buf, &events, &mut shutdown).await {
+            Ok(Heard::Datagram(len, from)) => (len, from),
+            Ok(Heard::Stop(ended)) => break Ok(ended),
+            Err(e) => break Err(e),
         };
-        let (len, from) = match received {
-            Ok(datagram) => datagram,
-            Err(e) if caused_by_a_peer(&e) => continue,
-            Err(e) => break Err(Error::io("receiving a datagram", e)),
-        };
-        events.emit(Event::Datagram {
-            from: from.clone(),
-            len,
-        });
         if DatagramSocket::can_answer(&from) {
             last_peer.send_replace(Some(from));
         }
@@ -158,22 +150,48 @@ async fn echo_each(
 ) -> Result<SessionEnd> {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let received = tokio::select! {
-            received = socket.recv_from(&mut buf) => received,
-            stop = shutdown.wait() => return Ok(stopped(stop, events)),
+        let (len, from) = match next_datagram(socket, &mut buf, events, shutdown).await? {
+            Heard::Datagram(len, from) => (len, from),
+            Heard::Stop(ended) => return Ok(ended),
         };
-        let (len, from) = match received {
-            Ok(datagram) => datagram,
-            Err(e) if caused_by_a_peer(&e) => continue,
-            Err(e) => return Err(Error::io("receiving a datagram", e)),
-        };
-        events.emit(Event::Datagram {
-            from: from.clone(),
-            len,
-        });
         if DatagramSocket::can_answer(&from) {
             // A sender gone since (its socket closed) is its own affair.
             let _ = socket.send_to(&buf[..len], &from).await;
+        }
+    }
+}
+
+/// What the server heard next.
+enum Heard {
+    /// This many bytes of `buf`, from this sender (narrated already).
+    Datagram(usize, Endpoint),
+    /// The stop fired: the server's end.
+    Stop(SessionEnd),
+}
+
+/// Waits for the next datagram into `buf` or the stop, skipping the errors
+/// a peer causes (they concern that peer only).
+async fn next_datagram(
+    socket: &DatagramSocket,
+    buf: &mut [u8],
+    events: &Events,
+    shutdown: &mut StopSignal,
+) -> Result<Heard> {
+    loop {
+        let received = tokio::select! {
+            received = socket.recv_from(buf) => received,
+            stop = shutdown.wait() => return Ok(Heard::Stop(stopped(stop, events))),
+        };
+        match received {
+            Ok((len, from)) => {
+                events.emit(Event::Datagram {
+                    from: from.clone(),
+                    len,
+                });
+                return Ok(Heard::Datagram(len, from));
+            }
+            Err(e) if caused_by_a_peer(&e) => {}
+            Err(e) => return Err(Error::io("receiving a datagram", e)),
         }
     }
 }
