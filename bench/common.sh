@@ -36,14 +36,16 @@ payload_in_shm() {
 }
 
 # start_proxy NAME PORT: runs the proxy NAME (sockit, microsocks, dante,
-# tinyproxy) on 127.0.0.1 PORT in the foreground, each in its usual
-# configuration, without logging; its files go in WORK, SOCKIT is ours.
+# tinyproxy, fast-socks5: the crate's server, examples/fast_socks5_server.rs)
+# on 127.0.0.1 PORT in the foreground, each in its usual configuration,
+# without logging; its files go in WORK, SOCKIT is ours.
 # Run it in the background (`start_proxy NAME PORT &`): the job then is the
 # proxy itself (exec), so `$!` is its process.
 start_proxy() {
   case $1 in
     sockit) exec "$SOCKIT" proxy 127.0.0.1 "$2" ;;
     microsocks) exec microsocks -i 127.0.0.1 -p "$2" ;;
+    fast-socks5) exec "$PWD/target/release/examples/fast_socks5_server" "127.0.0.1:$2" ;;
     dante)
       cat > "$WORK/danted.conf" <<CONF
 logoutput: /dev/null

@@ -2,7 +2,8 @@
 # Tunnel throughput through proxies on loopback, in one run: SIZE bytes from
 # a file in /dev/shm, `sockit connect --proxy URL` -> proxy -> `sockit
 # listen > /dev/null`. The same client and receiver for every proxy:
-#   SOCKS5:       sockit proxy, microsocks, dante (danted)
+#   SOCKS5:       sockit proxy, fast-socks5 (the crate's server), microsocks,
+#                 dante (danted)
 #   HTTP CONNECT: sockit proxy, tinyproxy
 # Median of RUNS, GB/s, and the ratio of sockit proxy to each (same protocol).
 # Every run's byte count at the receiver is checked; a proxy that lost data
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 . bench/common.sh
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-3}
-cargo build --release --quiet --bin sockit
+cargo build --release --quiet --bin sockit --example fast_socks5_server
 SOCKIT=$PWD/target/release/sockit
 payload_in_shm proxy
 
@@ -41,7 +42,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F)"
 echo "tunnel throughput: $SIZE_MB MiB over 127.0.0.1, median of $RUNS runs, GB/s"
 declare -A rate=()
-for entry in socks5:sockit socks5:microsocks socks5:dante http:sockit http:tinyproxy; do
+for entry in socks5:sockit socks5:fast-socks5 socks5:microsocks socks5:dante http:sockit http:tinyproxy; do
   scheme=${entry%%:*} proxy=${entry#*:}
   pport=$(free_port)
   start_proxy "$proxy" "$pport" > /dev/null 2>&1 &
@@ -56,7 +57,7 @@ for entry in socks5:sockit socks5:microsocks socks5:dante http:sockit http:tinyp
   secs=$( (grep -v FAIL <<<"$results" || true) | median)
   if [ -n "$secs" ]; then rate[$entry]=$(python3 -c "print($BYTES / $secs / 1e9)"); else rate[$entry]=0; fi
 done
-for entry in socks5:sockit socks5:microsocks socks5:dante http:sockit http:tinyproxy; do
+for entry in socks5:sockit socks5:fast-socks5 socks5:microsocks socks5:dante http:sockit http:tinyproxy; do
   scheme=${entry%%:*}
   lost=$(cat "$WORK/lost.${entry/:/-}" 2>/dev/null || echo 0)
   python3 -c "

@@ -5,7 +5,7 @@
 #      (examples/loadgen.rs): round trips per second through the proxy, and
 #      the proxy's own CPU time per round trip (its processes and threads,
 #      from /proc), which says how much of the shared 2 cores it needed.
-#      SOCKS5: sockit proxy, microsocks, dante; HTTP CONNECT: sockit proxy,
+#      SOCKS5: sockit proxy, fast-socks5 (the crate's server), microsocks, dante; HTTP CONNECT: sockit proxy,
 #      tinyproxy (MaxClients raised to CONNS, from its default 100).
 #   2. IDLE tunnels held open and silent: the proxy's resident memory.
 #      IDLE defaults to 9,900: this machine's hard limit of 20,000 open
@@ -23,7 +23,7 @@ CONNS=${CONNS:-1000}
 SECS=${SECS:-5}
 IDLE=${IDLE:-9900}
 export TINYPROXY_CLIENTS=$((CONNS > IDLE ? CONNS : IDLE))
-cargo build --release --quiet --bin sockit --example loadgen
+cargo build --release --quiet --bin sockit --example loadgen --example fast_socks5_server
 SOCKIT=$PWD/target/release/sockit
 LOADGEN=$PWD/target/release/examples/loadgen
 ulimit -n "$(ulimit -Hn)"
@@ -53,17 +53,17 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%F)"
 echo "$CONNS tunnels, $SECS s of 64-byte ping-pong on each:"
 declare -A rate=()
-for entry in socks5:sockit socks5:microsocks socks5:dante http:sockit http:tinyproxy; do
+for entry in socks5:sockit socks5:fast-socks5 socks5:microsocks socks5:dante http:sockit http:tinyproxy; do
   line=$(through "${entry#*:}" "${entry%%:*}" "$CONNS" "$SECS")
   rate[$entry]=$(field msgs_per_s <<<"$line")
   printf '%-18s %s\n' "$entry" "$line"
 done
-for entry in socks5:microsocks socks5:dante http:tinyproxy; do
+for entry in socks5:fast-socks5 socks5:microsocks socks5:dante http:tinyproxy; do
   ours=${rate[${entry%%:*}:sockit]} theirs=${rate[$entry]}
   python3 -c "print(f'sockit/{\"$entry\"}: {$ours / max($theirs or 0, 1):.2f}x round trips per second')"
 done
 echo "$IDLE idle tunnels (resident memory of the proxy with all open):"
-for entry in socks5:sockit socks5:microsocks; do
+for entry in socks5:sockit socks5:fast-socks5 socks5:microsocks; do
   line=$(through "${entry#*:}" "${entry%%:*}" "$IDLE" 0)
   printf '%-18s connected=%s rss=%s KiB (%s MiB)\n' "$entry" "$(field connected <<<"$line")" \
     "$(field server_tree_rss_kib <<<"$line")" "$(( $(field server_tree_rss_kib <<<"$line") / 1024 ))"

@@ -158,9 +158,19 @@ async fn pass_on(from: &Connection, to: &Connection, moved: impl Fn(u64)) -> Res
         from.ready(Interest::READABLE)
             .await
             .map_err(PumpError::Read)?;
-        // The buffer is taken only now that a read can complete.
+        // The buffer is taken only now that a read can complete, and given
+        // back before waiting again when the readiness was stale (not
+        // `receive`, which would wait holding it: 4 KiB more per idle
+        // tunnel, measured).
         let mut chunk = Chunk::borrow();
-        let n = receive(from, || nix::unistd::read(from, chunk.space())).await?;
+        let read = from.try_io(Interest::READABLE, || {
+            nix::unistd::read(from, chunk.space()).map_err(io::Error::from)
+        });
+        let n = match read {
+            Ok(n) => n,
+            Err(e) if retry(&e) => continue,
+            Err(e) => return Err(PumpError::Read(e)),
+        };
         if n == 0 {
             break;
         }
