@@ -55,27 +55,6 @@ pub struct Chunk {
     len: usize,
 }
 
-impl Chunk {
-    /// A pooled buffer to read into by hand; say how much was read with
-    /// [`Chunk::filled`].
-    pub fn borrow() -> Chunk {
-        Chunk {
-            buffer: Some(take()),
-            len: 0,
-        }
-    }
-
-    /// The whole buffer, to read into.
-    pub fn space(&mut self) -> &mut [u8] {
-        self.buffer.as_deref_mut().unwrap_or_default()
-    }
-
-    /// The first `len` bytes of the buffer hold data.
-    pub fn filled(&mut self, len: usize) {
-        self.len = len;
-    }
-}
-
 impl Deref for Chunk {
     type Target = [u8];
 
@@ -145,9 +124,47 @@ where
 /// Copies until `src` ends. Whatever was written is flushed before the
 /// copy waits for more input, so a byte read is never held back waiting for
 /// company; while input keeps coming, the writes are not flushed one by one.
-/// The buffer is borrowed per read (see `buffers`): a copy that waits holds
+/// The buffer is borrowed per read (see above): a copy that waits holds
 /// none.
 pub async fn copy<R, W>(src: &mut R, dst: &mut W, moved: impl Fn(u64)) -> Result<u64, PumpError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    match copy_until(src, dst, moved, false).await? {
+        Copied::Ended(total) | Copied::Bulk(total) => Ok(total),
+    }
+}
+
+/// How [`copy_until_bulk`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copied {
+    /// `src` ended after this many bytes.
+    Ended(u64),
+    /// A read filled a whole buffer (after this many bytes, all written):
+    /// a bulk transfer, which a caller that can splice takes over.
+    Bulk(u64),
+}
+
+/// [`copy`], stopping after the first read that fills a whole buffer.
+pub async fn copy_until_bulk<R, W>(
+    src: &mut R,
+    dst: &mut W,
+    moved: impl Fn(u64),
+) -> Result<Copied, PumpError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    copy_until(src, dst, moved, true).await
+}
+
+async fn copy_until<R, W>(
+    src: &mut R,
+    dst: &mut W,
+    moved: impl Fn(u64),
+    stop_at_bulk: bool,
+) -> Result<Copied, PumpError>
 where
     R: AsyncRead + Unpin + ?Sized,
     W: AsyncWrite + Unpin + ?Sized,
@@ -171,11 +188,15 @@ where
         };
         if chunk.is_empty() {
             dst.flush().await.map_err(PumpError::Write)?;
-            return Ok(total);
+            return Ok(Copied::Ended(total));
         }
         dst.write_all(&chunk).await.map_err(PumpError::Write)?;
         total += chunk.len() as u64;
         moved(chunk.len() as u64);
+        if stop_at_bulk && chunk.len() == CHUNK {
+            dst.flush().await.map_err(PumpError::Write)?;
+            return Ok(Copied::Bulk(total));
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod endpoint;
 pub mod events;
 pub mod exec;
 pub mod fanout;
+pub mod halves;
 pub mod io;
 pub mod listener;
 pub mod proxy;

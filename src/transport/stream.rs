@@ -81,30 +81,6 @@ impl Connection {
     }
 }
 
-impl Connection {
-    /// Waits until the socket may be ready for `interest` (Tokio's
-    /// readiness; the next [`Connection::try_io`] says whether it was).
-    pub async fn ready(&self, interest: tokio::io::Interest) -> io::Result<()> {
-        match self {
-            Connection::Tcp(tcp) => tcp.ready(interest).await.map(drop),
-            Connection::Unix(unix) => unix.ready(interest).await.map(drop),
-        }
-    }
-
-    /// Runs a non-blocking system call on the socket; its WouldBlock
-    /// clears the readiness [`Connection::ready`] waits for.
-    pub fn try_io<R>(
-        &self,
-        interest: tokio::io::Interest,
-        call: impl FnOnce() -> io::Result<R>,
-    ) -> io::Result<R> {
-        match self {
-            Connection::Tcp(tcp) => tcp.try_io(interest, call),
-            Connection::Unix(unix) => unix.try_io(interest, call),
-        }
-    }
-}
-
 impl From<tokio::net::TcpStream> for Connection {
     fn from(tcp: tokio::net::TcpStream) -> Self {
         Connection::Tcp(tcp)

@@ -24,8 +24,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::time::Instant;
 
 use super::activity::Activity;
-use super::copy::{Chunk, copy};
+use super::copy::{Copied, copy, copy_until_bulk};
 use super::events::Summary;
+use super::halves::{ReadHalf, SocketRef, WriteHalf};
 use super::pump::PumpError;
 use super::stream::Connection;
 
@@ -71,23 +72,25 @@ where
     both_ways(upstream, downstream, &activity, idle).await
 }
 
-/// [`join`] for two sockets, with the sockets' own system calls: each
-/// direction reads into a pooled buffer while messages are small, and once
-/// a read fills the whole buffer (a bulk transfer) moves the rest with
-/// splice(2) through a pipe of its own, never copying the bytes into this
-/// process. No thread and, while idle, no buffer or pipe.
+/// [`join`] for two sockets: each direction copies through a pooled buffer
+/// while messages are small, and once a read fills the whole buffer (a
+/// bulk transfer) moves the rest with splice(2) through a pipe of its own,
+/// never copying the bytes into this process. No thread and, while idle,
+/// no buffer or pipe.
 pub async fn join_sockets(
-    client: Connection,
-    target: Connection,
+    mut client: Connection,
+    mut target: Connection,
     idle: Option<Duration>,
 ) -> (Summary, Option<TunnelError>) {
     let activity = Activity::new();
+    let (mut client_in, mut client_out) = client.split();
+    let (mut target_in, mut target_out) = target.split();
     let upstream = async {
-        let passed = pass_on(&client, &target, |n| activity.received(n)).await;
+        let passed = pass_on(&mut client_in, &mut target_out, |n| activity.received(n)).await;
         passed.map_err(TunnelError::upstream)
     };
     let downstream = async {
-        let passed = pass_on(&target, &client, |n| activity.sent(n)).await;
+        let passed = pass_on(&mut target_in, &mut client_out, |n| activity.sent(n)).await;
         passed.map_err(TunnelError::downstream)
     };
     tokio::pin!(upstream, downstream);
@@ -153,46 +156,26 @@ async fn both_ways(
 
 /// One direction between two sockets, until `from` ends; then `to` is
 /// half-closed, passing the end of stream on.
-async fn pass_on(from: &Connection, to: &Connection, moved: impl Fn(u64)) -> Result<(), PumpError> {
-    loop {
-        from.ready(Interest::READABLE)
-            .await
-            .map_err(PumpError::Read)?;
-        // The buffer is taken only now that a read can complete, and given
-        // back before waiting again when the readiness was stale (not
-        // `receive`, which would wait holding it: 4 KiB more per idle
-        // tunnel, measured).
-        let mut chunk = Chunk::borrow();
-        let read = from.try_io(Interest::READABLE, || {
-            nix::unistd::read(from, chunk.space()).map_err(io::Error::from)
-        });
-        let n = match read {
-            Ok(n) => n,
-            Err(e) if retry(&e) => continue,
-            Err(e) => return Err(PumpError::Read(e)),
-        };
-        if n == 0 {
-            break;
-        }
-        chunk.filled(n);
-        send_all(to, n, &moved, |done| nix::unistd::write(to, &chunk[done..])).await?;
-        if n == chunk.space().len() {
-            // A full buffer: a bulk transfer has begun.
-            if let Ok(pipe) = Pipe::new() {
-                drop(chunk);
-                splice_on(from, to, &pipe, &moved).await?;
-                break;
-            }
+async fn pass_on(
+    from: &mut ReadHalf<'_>,
+    to: &mut WriteHalf<'_>,
+    moved: impl Fn(u64),
+) -> Result<(), PumpError> {
+    if let Copied::Bulk(_) = copy_until_bulk(from, to, &moved).await? {
+        match Pipe::new() {
+            Ok(pipe) => splice_on(from.socket(), to.socket(), &pipe, &moved).await?,
+            // No pipe to be had (out of descriptors): copying still works.
+            Err(_) => drop(copy(from, to, &moved).await?),
         }
     }
-    let _ = socket2::SockRef::from(to).shutdown(std::net::Shutdown::Write);
+    let _ = to.shutdown().await;
     Ok(())
 }
 
 /// What one read-like call on `from` returned once it did not have to be
 /// retried: the byte count (0 at the end of the stream).
 async fn receive(
-    from: &Connection,
+    from: SocketRef<'_>,
     mut call: impl FnMut() -> nix::Result<usize>,
 ) -> Result<usize, PumpError> {
     loop {
@@ -210,7 +193,7 @@ async fn receive(
 /// Sends `len` bytes to `to`: `send(done)` is one non-blocking attempt at
 /// the rest, once `done` bytes went. It waits for room between attempts.
 async fn send_all(
-    to: &Connection,
+    to: SocketRef<'_>,
     len: usize,
     moved: &impl Fn(u64),
     mut send: impl FnMut(usize) -> nix::Result<usize>,
@@ -266,8 +249,8 @@ impl Pipe {
 /// Moves the rest of `from` to `to` through `pipe` with splice(2): what the
 /// socket has goes into the pipe, then all of it out to the other socket.
 async fn splice_on(
-    from: &Connection,
-    to: &Connection,
+    from: SocketRef<'_>,
+    to: SocketRef<'_>,
     pipe: &Pipe,
     moved: &impl Fn(u64),
 ) -> Result<(), PumpError> {
