@@ -313,7 +313,7 @@ impl Service {
                 return serve_program(stream, &peer, &local, &command, &session, &events).await;
             }
             Service::Proxy(rules, session) => {
-                return serve_proxy_client(stream, &peer, &rules, &session, &events).await;
+                return serve_proxy_client(stream, &peer, &local, &rules, &session, &events).await;
             }
             Service::Echo => Work::Echo,
             Service::Chat(room) => Work::Chat(room),

@@ -243,3 +243,61 @@ fn lines_cross_the_tunnel_at_once() {
     drop((stdin, lines));
     assert!(wait_child(&mut client, 10).success());
 }
+
+/// SOCKS5 UDP ASSOCIATE: datagrams through the relay to a UDP echo server
+/// come back wrapped in a header naming the echo server, boundaries kept;
+/// --allow drops datagrams to other networks; the relay ends with the
+/// control connection.
+#[test]
+fn udp_associate_relays_datagrams() {
+    use std::io::{Read, Write};
+    let echo = Listener::start(
+        &["-u", "--echo", "127.0.0.1", "0"],
+        Stdio::null(),
+        Stdio::null(),
+    );
+    for (allow, answered) in [(None, true), (Some("10.0.0.0/8"), false)] {
+        let server = match allow {
+            None => proxy(&[]),
+            Some(net) => proxy(&["--allow", net]),
+        };
+        let mut control = std::net::TcpStream::connect(server.addr()).unwrap();
+        control.write_all(&[5, 1, 0]).unwrap();
+        let mut chosen = [0u8; 2];
+        control.read_exact(&mut chosen).unwrap();
+        assert_eq!(chosen, [5, 0]);
+        control.write_all(&[5, 3, 0, 1, 0, 0, 0, 0, 0, 0]).unwrap();
+        let mut reply = [0u8; 10];
+        control.read_exact(&mut reply).unwrap();
+        assert_eq!(reply[..4], [5, 0, 0, 1], "UDP ASSOCIATE granted");
+        let relay = std::net::SocketAddr::from((
+            [reply[4], reply[5], reply[6], reply[7]],
+            u16::from_be_bytes([reply[8], reply[9]]),
+        ));
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        udp.set_read_timeout(Some(std::time::Duration::from_millis(if answered {
+            5000
+        } else {
+            500
+        })))
+        .unwrap();
+        let to = echo.addr();
+        let mut header = vec![0, 0, 0, 1, 127, 0, 0, 1];
+        header.extend_from_slice(&to.port().to_be_bytes());
+        for text in ["one", "two"] {
+            udp.send_to(&[&header[..], text.as_bytes()].concat(), relay)
+                .unwrap();
+            let mut buf = [0u8; 256];
+            match udp.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    assert!(answered, "--allow {allow:?} let an answer through");
+                    assert_eq!(from, relay);
+                    assert_eq!(&buf[..n], [&header[..], text.as_bytes()].concat());
+                }
+                Err(e) => assert!(!answered, "no answer for {text}: {e}"),
+            }
+        }
+        drop(control);
+        server.wait_for("closed 127.0.0.1:", 10);
+    }
+}

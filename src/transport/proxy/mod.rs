@@ -7,6 +7,7 @@
 //! everything after it (TLS, the relay's splice path) works unchanged.
 
 mod client;
+pub mod datagrams;
 mod server;
 
 pub use client::tunnel;

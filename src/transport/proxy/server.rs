@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::Engine;
 use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 
 use crate::addr::Family;
 use crate::transport::connect::resolve_and_tell;
@@ -25,6 +25,8 @@ use crate::transport::events::{Event, Events};
 use crate::transport::session::SessionOptions;
 use crate::transport::stream::{Connection, Stream};
 use crate::transport::tunnel::{self, TunnelError};
+
+use super::datagrams;
 
 /// What the proxy allows.
 #[derive(Debug, Clone, Default)]
@@ -40,51 +42,67 @@ const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 
 /// Serves one client of the proxy, from its request to the tunnel's end.
+/// `local` is our end of its connection.
 pub async fn serve_proxy_client<S: Stream>(
     mut client: S,
     peer: &Endpoint,
+    local: &Endpoint,
     rules: &ProxyRules,
     session: &SessionOptions,
     events: &Events,
 ) {
-    let asked = tokio::time::timeout(REQUEST_LIMIT, open_tunnel(&mut client, rules)).await;
-    let (target, name) = match asked {
-        Ok(Ok(opened)) => opened,
-        Ok(Err(reason)) => {
-            let reason = format!("proxy client {peer}: {reason}");
-            return events.emit(Event::ClientFailed {
-                peer: peer.clone(),
-                reason,
-            });
-        }
-        Err(_) => {
-            let reason = format!(
-                "proxy client {peer} asked for nothing within {} s",
-                REQUEST_LIMIT.as_secs()
-            );
-            return events.emit(Event::ClientFailed {
-                peer: peer.clone(),
-                reason,
-            });
-        }
-    };
-    events.emit(Event::TunnelOpened {
-        peer: peer.clone(),
-        target: name.clone(),
-    });
-    let idle = session.idle_timeout;
-    let (summary, failure) = match client.into_connection() {
-        Ok(client) => tunnel::join_sockets(client, Connection::Tcp(target), idle).await,
-        Err(client) => tunnel::join(client, target, idle).await,
-    };
-    if let Some(failure) = failure {
-        let reason = match failure {
-            TunnelError::Client(e) => format!("proxy client {peer}: {e}"),
-            TunnelError::Target(e) => format!("proxy client {peer}: the target {name}: {e}"),
-        };
+    let failed = |reason: String| {
         let peer = peer.clone();
         events.emit(Event::ClientFailed { peer, reason });
-    }
+    };
+    // The proxy listens on TCP; its clients have addresses.
+    let (Some(client_at), Some(local_at)) = (peer.ip(), local.ip()) else {
+        return failed(format!("proxy client {peer}: not an IP client"));
+    };
+    let asking = open_tunnel(&mut client, rules, local_at.ip());
+    let opened = match tokio::time::timeout(REQUEST_LIMIT, asking).await {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(reason)) => return failed(format!("proxy client {peer}: {reason}")),
+        Err(_) => {
+            return failed(format!(
+                "proxy client {peer} asked for nothing within {} s",
+                REQUEST_LIMIT.as_secs()
+            ));
+        }
+    };
+    let idle = session.idle_timeout;
+    let summary = match opened {
+        Opened::Tunnel(target, name) => {
+            events.emit(Event::TunnelOpened {
+                peer: peer.clone(),
+                target: name.clone(),
+            });
+            let (summary, failure) = match client.into_connection() {
+                Ok(client) => tunnel::join_sockets(client, Connection::Tcp(target), idle).await,
+                Err(client) => tunnel::join(client, target, idle).await,
+            };
+            match failure {
+                Some(TunnelError::Client(e)) => failed(format!("proxy client {peer}: {e}")),
+                Some(TunnelError::Target(e)) => {
+                    failed(format!("proxy client {peer}: the target {name}: {e}"))
+                }
+                None => {}
+            }
+            summary
+        }
+        Opened::Datagrams(socket, announced) => {
+            let relay_at = socket
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            events.emit(Event::TunnelOpened {
+                peer: peer.clone(),
+                target: format!("UDP relay on {relay_at}"),
+            });
+            let client_ip = client_at.ip();
+            datagrams::relay(&mut client, socket, client_ip, announced, rules, idle).await
+        }
+    };
     let peer = peer.clone();
     events.emit(Event::Closed { peer, summary });
 }
@@ -144,21 +162,33 @@ impl Refusal {
     }
 }
 
-/// Reads the request, checks it, connects and answers; the target's socket
-/// and its name on success, why not otherwise (the client has been told).
-async fn open_tunnel<S>(client: &mut S, rules: &ProxyRules) -> Result<(TcpStream, String), String>
+/// What a client's request opened.
+enum Opened {
+    /// A connection to the target, and its name.
+    Tunnel(TcpStream, String),
+    /// A UDP relay (SOCKS5 UDP ASSOCIATE) and the port the client said it
+    /// would send from, if it said.
+    Datagrams(UdpSocket, Option<u16>),
+}
+
+/// Reads the request, checks it, connects and answers: what was opened, or
+/// why not (the client has been told). `local` is our end of the client's
+/// connection, where a UDP relay binds.
+async fn open_tunnel<S>(client: &mut S, rules: &ProxyRules, local: IpAddr) -> Result<Opened, String>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let first = client.read_u8().await.map_err(|e| e.to_string())?;
     if first == 5 {
-        socks5(client, rules).await
+        socks5(client, rules, local).await
     } else {
-        http_connect(client, first, rules).await
+        http_connect(client, first, rules)
+            .await
+            .map(|(stream, name)| Opened::Tunnel(stream, name))
     }
 }
 
-async fn socks5<S>(client: &mut S, rules: &ProxyRules) -> Result<(TcpStream, String), String>
+async fn socks5<S>(client: &mut S, rules: &ProxyRules, local: IpAddr) -> Result<Opened, String>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -211,6 +241,9 @@ where
     };
     let port = client.read_u16().await.map_err(io)?;
     let name = target.show(port);
+    if command == 3 {
+        return associate(client, &target, port, local).await;
+    }
     if command != 1 {
         let _ = client.write_all(&socks5_reply(0x07, None)).await;
         return Err(format!(
@@ -224,7 +257,7 @@ where
                 .write_all(&socks5_reply(0, bound))
                 .await
                 .map_err(io)?;
-            Ok((stream, name))
+            Ok(Opened::Tunnel(stream, name))
         }
         Err(refusal) => {
             let code = refusal.socks5_reply();
@@ -235,6 +268,40 @@ where
             ))
         }
     }
+}
+
+/// UDP ASSOCIATE: a UDP socket on the address the client reached us at,
+/// announced in the reply. `target` is where the client will send from
+/// (zeros when it does not know yet); only its port is kept, the address
+/// being the client's own.
+async fn associate<S>(
+    client: &mut S,
+    target: &Target,
+    port: u16,
+    local: IpAddr,
+) -> Result<Opened, String>
+where
+    S: AsyncWrite + Unpin,
+{
+    let socket = match UdpSocket::bind(SocketAddr::new(local, 0)).await {
+        Ok(socket) => socket,
+        Err(e) => {
+            let _ = client.write_all(&socks5_reply(0x01, None)).await;
+            return Err(format!(
+                "SOCKS5 UDP ASSOCIATE: cannot bind a UDP socket: {e} (answered 0x01)"
+            ));
+        }
+    };
+    let bound = socket.local_addr().ok();
+    client
+        .write_all(&socks5_reply(0, bound))
+        .await
+        .map_err(|e| e.to_string())?;
+    let announced = match target {
+        Target::Ip(_) if port != 0 => Some(port),
+        _ => None,
+    };
+    Ok(Opened::Datagrams(socket, announced))
 }
 
 async fn read_short_string<S: AsyncRead + Unpin>(client: &mut S) -> std::io::Result<Vec<u8>> {
@@ -248,18 +315,24 @@ async fn read_short_string<S: AsyncRead + Unpin>(client: &mut S) -> std::io::Res
 fn socks5_reply(code: u8, bound: Option<SocketAddr>) -> Vec<u8> {
     let bound = bound.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
     let mut reply = vec![5, code, 0];
-    match bound.ip() {
+    push_address(&mut reply, bound);
+    reply
+}
+
+/// An address in SOCKS5's form: its type (1 IPv4, 4 IPv6), the address,
+/// the port.
+pub(super) fn push_address(bytes: &mut Vec<u8>, addr: SocketAddr) {
+    match addr.ip() {
         IpAddr::V4(ip) => {
-            reply.push(1);
-            reply.extend_from_slice(&ip.octets());
+            bytes.push(1);
+            bytes.extend_from_slice(&ip.octets());
         }
         IpAddr::V6(ip) => {
-            reply.push(4);
-            reply.extend_from_slice(&ip.octets());
+            bytes.push(4);
+            bytes.extend_from_slice(&ip.octets());
         }
     }
-    reply.extend_from_slice(&bound.port().to_be_bytes());
-    reply
+    bytes.extend_from_slice(&addr.port().to_be_bytes());
 }
 
 /// The longest request header we read.
