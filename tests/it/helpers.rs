@@ -415,6 +415,27 @@ pub fn run_between_files(
     wait_with_stderr(&mut child, secs)
 }
 
+/// Writes 20 lines to `stdin` (a sockit client's), one at a time, and
+/// reads each from `far` (the peer's socket) before writing the next: a
+/// line held back for 2 s fails the test. Both are closed after.
+pub fn lines_cross_at_once(mut stdin: impl Write, far: impl Read) {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(far);
+    for i in 0..20 {
+        writeln!(stdin, "line {i}").unwrap();
+        stdin.flush().unwrap();
+        let sent = Instant::now();
+        let mut line = String::new();
+        lines.read_line(&mut line).unwrap();
+        assert_eq!(line, format!("line {i}\n"));
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "line {i} was held back for {:?}",
+            sent.elapsed()
+        );
+    }
+}
+
 /// Fails the test, with the fix, when a peer program is not installed:
 /// a skipped interop test would pass without proving anything.
 pub fn require(program: &str, package: &str) {
