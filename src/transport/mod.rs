@@ -2,17 +2,19 @@
 //!
 //! The course's server flow is socket → bind → listen ([`bind`]), then
 //! accept → recv/send → close ([`server`]); the client resolves and connects
-//! ([`connect`](mod@connect)). A connection is any duplex byte [`stream`]
-//! (TCP today; TLS, Unix sockets and proxied streams are other kinds of the
-//! same thing). Its life, from the first byte to the summary, is a
+//! ([`connect`](mod@connect)), directly or through proxies ([`proxy`]). A
+//! connection is any duplex byte [`stream`]: TCP or a Unix socket
+//! ([`unix`]), as a [`Connection`] accepted from a [`listener`], or TLS over
+//! either; who is at each end is an [`endpoint`]. Its life, from the first byte to the summary, is a
 //! [`session`]: the relay between the stream and our local side ([`io`]:
 //! stdin and stdout, or whatever an embedder passes), which moves both
 //! directions at once, zero-copy through [`pump`] when it can, and closes in
 //! four steps. A server offers one of three services per client: the relay
 //! (shared by many clients in keep-open mode, [`fanout`]), [`echo`] and
 //! [`chat`]; every one of them over a metered stream, so the idle limit and
-//! the byte counts are the same for all ([`activity`]). UDP, datagram by
-//! datagram, is [`udp`].
+//! the byte counts are the same for all ([`activity`]); `--exec` serves a
+//! program ([`exec`]). A proxy joins two sockets in a [`tunnel`]. UDP and
+//! Unix datagrams, datagram by datagram, are [`udp`].
 
 pub mod activity;
 pub mod bind;
