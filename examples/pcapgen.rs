@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use sockit::wire::packet::LinkType;
-use sockit::wire::pcap::{PcapWriter, RecordHeader};
+use sockit::wire::pcap::{CaptureWriter, Format, Interface, RecordHeader};
 
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;
@@ -143,7 +143,9 @@ fn main() -> std::io::Result<()> {
     let total: u64 = args
         .get(2)
         .map_or(1_000_000, |n| n.parse().expect("a packet count"));
-    let mut writer = PcapWriter::new(std::fs::File::create(path)?, LinkType::Ethernet)?;
+    let format = Format::for_path(std::path::Path::new(path));
+    let mut writer = CaptureWriter::new(std::fs::File::create(path)?, format, LinkType::Ethernet)?;
+    let ethernet = Interface::new(LinkType::Ethernet, Some("eth0".into()));
     let mut written = 0u64;
     let mut time = Duration::from_secs(1_700_000_000);
     let mut batch = Vec::new();
@@ -180,7 +182,7 @@ fn main() -> std::io::Result<()> {
                 original_len: frame.len() as u32,
                 captured_len: frame.len() as u32,
             };
-            writer.write(&header, frame)?;
+            writer.write(&header, &ethernet, frame)?;
             written += 1;
         }
         n += 1;

@@ -9,7 +9,7 @@ use sockit::output;
 use sockit::output::sniff::SniffStyle;
 use sockit::tools::sniff::{self, SniffOptions, Source};
 use sockit::wire::filter::Filter;
-use sockit::wire::pcap::{PcapReader, PcapWriter};
+use sockit::wire::pcap::{CaptureReader, CaptureWriter, Format};
 use sockit::{Error, Result};
 
 use super::{finish, runtime, signal_trigger};
@@ -46,19 +46,19 @@ fn open_source(args: &SniffArgs, filter: &Filter) -> Result<Source> {
     };
     let file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let reader =
-        PcapReader::new(file).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let reader = CaptureReader::new(file)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(Source::File(reader))
 }
 
 /// The -w file, with the source's link type.
-fn open_writer(args: &SniffArgs, source: &Source) -> Result<Option<PcapWriter<std::fs::File>>> {
+fn open_writer(args: &SniffArgs, source: &Source) -> Result<Option<CaptureWriter<std::fs::File>>> {
     let Some(path) = &args.write else {
         return Ok(None);
     };
     let file = std::fs::File::create(path)
         .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-    let writer = PcapWriter::new(file, source.link())
+    let writer = CaptureWriter::new(file, Format::for_path(path), source.link())
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     Ok(Some(writer))
 }

@@ -80,6 +80,9 @@ fn summary(packet: &Packet<'_>, out: &mut String) {
             Some(Link::Ethernet { ethertype, .. } | Link::Cooked { ethertype, .. }) => {
                 let _ = write!(out, "ethertype 0x{ethertype:04x} len {len}");
             }
+            Some(Link::Null { family }) => {
+                let _ = write!(out, "loopback, address family {family}, len {len}");
+            }
             None => out.push_str("frame"),
         },
     }
@@ -204,15 +207,41 @@ fn link_layer(link: &Option<Link>, out: &mut String) {
             }
             out.push('\n');
         }
-        Some(Link::Cooked { src, ethertype, .. }) => {
+        Some(Link::Cooked {
+            version,
+            packet_type,
+            src,
+            ethertype,
+            interface_index,
+            ..
+        }) => {
             let from = src.map(|m| format!(" from {m}")).unwrap_or_default();
+            let on = interface_index
+                .map(|i| format!(" on interface {i}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "        link       Linux cooked{from}, type {} (0x{ethertype:04x})",
+                "        link       Linux cooked v{version}{from}{on}, {}, type {} (0x{ethertype:04x})",
+                cooked_direction(*packet_type),
                 ethertype_name(*ethertype)
             );
         }
+        Some(Link::Null { family }) => {
+            let _ = writeln!(out, "        link       loopback, address family {family}");
+        }
         None => out.push_str("        link       none\n"),
+    }
+}
+
+/// A cooked header's packet type, as tcpdump names it.
+fn cooked_direction(packet_type: u16) -> &'static str {
+    match packet_type {
+        0 => "In",
+        1 => "B (broadcast)",
+        2 => "M (multicast)",
+        3 => "P (to another host)",
+        4 => "Out",
+        _ => "unknown direction",
     }
 }
 

@@ -13,19 +13,21 @@ use crate::capture::{KernelCounts, LiveCapture};
 use crate::wire::conversation::{ConnectionSummary, Conversations, Step};
 use crate::wire::filter::Filter;
 use crate::wire::packet::{LinkType, Packet, decode};
-use crate::wire::pcap::{PcapReader, PcapWriter, RecordHeader};
+use crate::wire::pcap::{CaptureReader, CaptureWriter, Interface, RecordHeader};
 
 /// Where frames come from.
 pub enum Source {
     Live(LiveCapture),
-    File(PcapReader<File>),
+    File(CaptureReader),
 }
 
 impl Source {
+    /// The link type most frames have: a live capture gives every frame an
+    /// Ethernet header; a file says (pcapng: its first interface's).
     pub fn link(&self) -> LinkType {
         match self {
             Source::Live(_) => LinkType::Ethernet,
-            Source::File(reader) => reader.link,
+            Source::File(reader) => reader.first_link().unwrap_or(LinkType::Ethernet),
         }
     }
 }
@@ -44,6 +46,10 @@ pub struct Seen<'a> {
     /// Time since the first matching packet.
     pub relative: Duration,
     pub interface: Option<&'a str>,
+    /// The whole frame, link header included.
+    pub frame: &'a [u8],
+    /// A comment the capture file attached to the frame (pcapng).
+    pub comment: Option<&'a str>,
     pub packet: Packet<'a>,
     pub steps: Vec<Step>,
 }
@@ -64,16 +70,16 @@ pub struct SniffReport {
 pub fn sniff(
     source: &mut Source,
     options: &SniffOptions,
-    mut save: Option<&mut PcapWriter<File>>,
+    mut save: Option<&mut CaptureWriter<File>>,
     mut show: impl FnMut(&Seen<'_>) -> bool,
     stopped: impl Fn() -> bool,
 ) -> io::Result<SniffReport> {
-    let link = source.link();
     let mut conversations = Conversations::new();
     let mut report = SniffReport::default();
     let mut first: Option<Duration> = None;
-    let mut file_frame = Vec::new();
     let mut draining = false;
+    // A live frame's interface, as the writer describes it (pcapng keeps names).
+    let mut live_interface = Interface::new(LinkType::Ethernet, None);
     while options.count.is_none_or(|c| report.matched < c) {
         if !draining && stopped() {
             match source {
@@ -82,28 +88,37 @@ pub fn sniff(
             }
             draining = true;
         }
-        let (header, frame, interface) = match source {
+        let (header, frame, interface, comment) = match source {
             Source::Live(capture) => match capture.next_frame()? {
                 None if draining => break,
                 None => continue,
-                Some(captured) => (
-                    captured.header,
-                    capture.frame(),
-                    Some(capture.interface_name(captured.ifindex)),
-                ),
+                Some(captured) => {
+                    let name = capture.interface_name(captured.ifindex);
+                    if live_interface.name.as_deref() != Some(name) {
+                        live_interface.name = Some(name.to_string());
+                    }
+                    (captured.header, capture.frame(), &live_interface, None)
+                }
             },
-            Source::File(reader) => match reader.next_record(&mut file_frame)? {
-                None => break,
-                Some(header) => (header, &file_frame[..], None),
-            },
+            Source::File(reader) => {
+                let Some(record) = reader.next_record()? else {
+                    break;
+                };
+                (
+                    record.header,
+                    record.frame,
+                    record.interface,
+                    record.comment,
+                )
+            }
         };
-        let packet = decode(link, frame);
+        let packet = decode(interface.link, frame);
         if !options.filter.matches(&packet) {
             continue;
         }
         report.matched += 1;
         if let Some(writer) = save.as_deref_mut() {
-            writer.write(&header, frame)?;
+            writer.write(&header, interface, frame)?;
         }
         let start = *first.get_or_insert(header.time);
         let steps = conversations.observe(&packet, header.time);
@@ -111,7 +126,9 @@ pub fn sniff(
             number: report.matched,
             header,
             relative: header.time.saturating_sub(start),
-            interface,
+            interface: interface.name.as_deref(),
+            frame,
+            comment,
             packet,
             steps,
         };

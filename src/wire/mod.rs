@@ -5,7 +5,8 @@
 //! a `None` and never a panic (smoltcp's split between wire views and
 //! representations). [`packet`] peels a whole frame with them, layer by
 //! layer; [`conversation`] follows TCP connections through their handshake
-//! and close; [`pcap`] reads and writes capture files; [`bpf`] compiles a
+//! and close; [`link`] reads the headers capture files begin frames with; [`pcap`]
+//! reads and writes capture files (pcap and pcapng); [`bpf`] compiles a
 //! filter into the kernel's program. Nothing here touches a socket (live
 //! capture is `crate::capture`): bytes in, values out, and no `unsafe`.
 
@@ -20,6 +21,7 @@ pub mod filter;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
+pub mod link;
 pub mod numbers;
 pub mod packet;
 pub mod pcap;

@@ -12,60 +12,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde::{Serialize, Serializer};
 
 use super::arp::ArpPacket;
-use super::ethernet::{self, EthernetFrame, MacAddr};
+use super::ethernet::{self, MacAddr};
 use super::icmp::{self, Version};
 use super::ipv4::Ipv4Packet;
 use super::ipv6::Ipv6Packet;
+use super::link;
 use super::tcp::{Flags, TcpSegment};
 use super::udp::UdpDatagram;
 
-/// How a capture's frames begin (pcap's LINKTYPE values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkType {
-    /// LINKTYPE_ETHERNET (1): Ethernet-like interfaces and Linux loopback.
-    Ethernet,
-    /// LINKTYPE_LINUX_SLL (113): `tcpdump -i any`'s cooked header.
-    LinuxCooked,
-    /// LINKTYPE_RAW (101) and friends: the frame is the IP packet.
-    RawIp,
-}
-
-impl LinkType {
-    pub fn from_pcap(value: u32) -> Option<LinkType> {
-        match value {
-            1 => Some(LinkType::Ethernet),
-            113 => Some(LinkType::LinuxCooked),
-            101 | 228 | 229 | 12 | 14 => Some(LinkType::RawIp),
-            _ => None,
-        }
-    }
-
-    pub fn pcap_value(self) -> u32 {
-        match self {
-            LinkType::Ethernet => 1,
-            LinkType::LinuxCooked => 113,
-            LinkType::RawIp => 101,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum Link {
-    Ethernet {
-        src: MacAddr,
-        dst: MacAddr,
-        ethertype: u16,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        vlan: Option<u16>,
-    },
-    /// Linux "cooked" header: the sender's link address and the protocol.
-    Cooked {
-        packet_type: u16,
-        src: Option<MacAddr>,
-        ethertype: u16,
-    },
-}
+pub use super::link::{Link, LinkType};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -240,8 +195,15 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
         payload: frame,
         problem: None,
     };
-    let Some((ethertype, rest)) = decode_link(&mut packet, link, frame) else {
-        return packet;
+    let (ethertype, rest) = match link::peel(link, frame) {
+        Ok(peeled) => {
+            packet.link = peeled.link;
+            (peeled.ethertype, peeled.rest)
+        }
+        Err(problem) => {
+            packet.problem = Some(problem);
+            return packet;
+        }
     };
     packet.payload = rest;
     let upper = match ethertype {
@@ -257,53 +219,6 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
         decode_transport(&mut packet, protocol, version, bytes);
     }
     packet
-}
-
-/// The link header: the EtherType of what follows, and its bytes.
-fn decode_link<'a>(
-    packet: &mut Packet<'a>,
-    link: LinkType,
-    frame: &'a [u8],
-) -> Option<(u16, &'a [u8])> {
-    match link {
-        LinkType::Ethernet => {
-            let Some(view) = EthernetFrame::new(frame) else {
-                packet.problem = Some("Ethernet header truncated");
-                return None;
-            };
-            packet.link = Some(Link::Ethernet {
-                src: view.source(),
-                dst: view.destination(),
-                ethertype: view.ethertype(),
-                vlan: view.vlan(),
-            });
-            Some((view.ethertype(), view.payload()))
-        }
-        LinkType::LinuxCooked => {
-            if frame.len() < 16 {
-                packet.problem = Some("Linux cooked header truncated");
-                return None;
-            }
-            let ethertype = u16::from_be_bytes([frame[14], frame[15]]);
-            let address_len = usize::from(u16::from_be_bytes([frame[4], frame[5]]));
-            packet.link = Some(Link::Cooked {
-                packet_type: u16::from_be_bytes([frame[0], frame[1]]),
-                src: (address_len == 6)
-                    .then(|| MacAddr::from_slice(&frame[6..12]))
-                    .flatten(),
-                ethertype,
-            });
-            Some((ethertype, &frame[16..]))
-        }
-        LinkType::RawIp => match frame.first().map(|b| b >> 4) {
-            Some(4) => Some((ethernet::ETHERTYPE_IPV4, frame)),
-            Some(6) => Some((ethernet::ETHERTYPE_IPV6, frame)),
-            _ => {
-                packet.problem = Some("not an IP packet");
-                None
-            }
-        },
-    }
 }
 
 /// The transport protocol, IP version and bytes an IP layer carries.
@@ -447,7 +362,7 @@ mod tests {
     proptest! {
         #[test]
         fn no_bytes_make_any_decoder_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            for link in [LinkType::Ethernet, LinkType::LinuxCooked, LinkType::RawIp] {
+            for link in [LinkType::Ethernet, LinkType::LinuxCooked, LinkType::LinuxCooked2, LinkType::RawIp, LinkType::Null, LinkType::Loop] {
                 let _ = decode(link, &bytes);
             }
         }

@@ -1,22 +1,35 @@
-//! The classic pcap file format (libpcap's savefile): a 24-byte global
-//! header, then per frame a 16-byte record header and the captured bytes.
-//! Wireshark, tshark and tcpdump all read and write it.
+//! Capture files: classic pcap (libpcap's savefile) and pcapng (what
+//! Wireshark and dumpcap write), read and written through the pcap-parser
+//! crate so that every variant its authors met in the wild is handled the
+//! same way here.
 //!
-//! Files in either byte order and with microsecond or nanosecond time stamps
-//! are read; files are written in this host's byte order with microseconds,
-//! the form every reader accepts.
+//! Reading takes pcap in either byte order with micro- or nanosecond time
+//! stamps, and pcapng with any number of sections and interfaces, each with
+//! its own link type, name and time resolution. Writing makes pcap (this
+//! host's choice every reader accepts: microseconds) or pcapng (nanoseconds,
+//! one interface block per interface, with its name), chosen by the caller
+//! (`sniff -w` goes by the file name's extension).
 
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::borrow::Cow;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::packet::LinkType;
+use pcap_parser::pcapng::{
+    EnhancedPacketBlock, InterfaceDescriptionBlock, OptionCode, PcapNGOption, SectionHeaderBlock,
+};
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
+use pcap_parser::{Block, Linktype, PcapBlockOwned, PcapError, PcapHeader, ToVec};
 
-const MAGIC_MICROS: u32 = 0xa1b2_c3d4;
-const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
-/// A record claiming more than this is a corrupt file, not a frame.
-const MAX_RECORD: u32 = 256 * 1024 * 1024;
+use super::link::LinkType;
+
 /// The snapshot length written in headers: frames are never cut shorter.
 pub const SNAPLEN: u32 = 262_144;
+/// Room for the largest block a sane file holds (a 256 KiB frame and its
+/// options); a block larger than the buffer can ever grow to is corruption.
+const BUFFER: usize = 1 << 20;
+const MAX_BUFFER: usize = 16 << 20;
+const MICROS: u32 = 0xa1b2_c3d4;
 
 /// When a frame was captured, and how long it was on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,136 +52,437 @@ impl RecordHeader {
     }
 }
 
-pub struct PcapReader<R: Read> {
-    input: BufReader<R>,
-    swapped: bool,
-    nanos: bool,
+/// Which of the two file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap,
+    PcapNg,
+}
+
+impl Format {
+    /// pcapng for a name ending in `.pcapng` (as Wireshark names them), pcap otherwise.
+    pub fn for_path(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("pcapng") => Format::PcapNg,
+            _ => Format::Pcap,
+        }
+    }
+}
+
+/// An interface a file's frames were captured on. A pcap file has one,
+/// without a name; a pcapng file describes each of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
     pub link: LinkType,
+    pub name: Option<String>,
+    /// Time stamp units per second, and seconds added to each (pcapng).
+    units_per_second: u64,
+    offset_seconds: i64,
 }
 
-fn invalid(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message)
+impl Interface {
+    pub fn new(link: LinkType, name: Option<String>) -> Interface {
+        Interface {
+            link,
+            name,
+            units_per_second: 1_000_000,
+            offset_seconds: 0,
+        }
+    }
+
+    fn time(&self, units: u64) -> Duration {
+        let per_second = self.units_per_second.max(1);
+        let seconds = (units / per_second).saturating_add_signed(self.offset_seconds);
+        let nanos = u128::from(units % per_second) * 1_000_000_000 / u128::from(per_second);
+        Duration::new(seconds, nanos as u32)
+    }
 }
 
-impl<R: Read> PcapReader<R> {
-    /// Reads the global header; fails on anything that is not a pcap file
-    /// with a link type sockit decodes.
-    pub fn new(input: R) -> io::Result<PcapReader<R>> {
-        let mut input = BufReader::with_capacity(1 << 20, input);
-        let mut header = [0u8; 24];
-        input.read_exact(&mut header).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => invalid("too short for a pcap header".into()),
-            _ => e,
+/// One frame read from a file.
+#[derive(Debug)]
+pub struct Record<'a> {
+    pub header: RecordHeader,
+    /// The interface it was captured on, with its link type.
+    pub interface: &'a Interface,
+    pub interface_index: usize,
+    pub frame: &'a [u8],
+    /// A comment the file attached to the frame (pcapng).
+    pub comment: Option<&'a str>,
+}
+
+pub struct CaptureReader {
+    blocks: Box<dyn PcapReaderIterator + Send>,
+    pub format: Format,
+    interfaces: Vec<Interface>,
+    /// pcap files with nanosecond time stamps (a different magic number).
+    nanos: bool,
+    /// The handed-out block's length: it stays in the buffer (the frame
+    /// borrows it) until the next call.
+    pending: usize,
+    /// The last frame's pcapng comment, if it had one.
+    comment: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.into())
+}
+
+/// What a block from the file amounts to.
+enum Step {
+    Skip,
+    Frame {
+        header: RecordHeader,
+        interface: usize,
+        /// Where the frame starts in the reader's buffer, and its length.
+        start: usize,
+        len: usize,
+    },
+}
+
+impl CaptureReader {
+    /// Recognises the format from the first bytes; fails on anything that
+    /// is neither pcap nor pcapng.
+    pub fn new(input: impl Read + Send + 'static) -> io::Result<CaptureReader> {
+        let blocks = pcap_parser::create_reader(BUFFER, input).map_err(|e| match e {
+            PcapError::Eof => invalid("the file is empty"),
+            PcapError::ReadError => io::Error::other("the file could not be read"),
+            PcapError::Incomplete(_) => invalid("too short for a pcap or pcapng header"),
+            _ => invalid("not a pcap or pcapng file (unknown magic number)"),
         })?;
-        let magic = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-        let (swapped, nanos) = match magic {
-            MAGIC_MICROS => (false, false),
-            MAGIC_NANOS => (false, true),
-            m if m.swap_bytes() == MAGIC_MICROS => (true, false),
-            m if m.swap_bytes() == MAGIC_NANOS => (true, true),
-            0x0a0d_0d0a => {
-                return Err(invalid(
-                    "this is a pcapng file; convert it with `editcap -F pcap IN OUT` or capture with -w again".into(),
-                ));
-            }
-            _ => return Err(invalid("not a pcap file (unknown magic number)".into())),
+        let mut reader = CaptureReader {
+            blocks,
+            format: Format::Pcap,
+            interfaces: Vec::new(),
+            nanos: false,
+            pending: 0,
+            comment: None,
         };
-        let mut reader = PcapReader {
-            input,
-            swapped,
-            nanos,
-            link: LinkType::Ethernet,
-        };
-        let link = reader.u32_at(&header, 20);
-        reader.link = LinkType::from_pcap(link & 0x0fff_ffff).ok_or_else(|| {
-            invalid(format!(
-                "link type {link} is not one sockit decodes (Ethernet, Linux cooked, raw IP)"
-            ))
-        })?;
+        // The first block says which format this is (and, for pcap, the link type).
+        if let Some(Step::Frame { .. }) = reader.advance()? {
+            unreachable!("a file's first block is its header");
+        }
         Ok(reader)
     }
 
-    fn u32_at(&self, bytes: &[u8], at: usize) -> u32 {
-        let raw = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
-        if self.swapped {
-            u32::from_be_bytes(raw)
-        } else {
-            u32::from_le_bytes(raw)
+    /// The interfaces described so far (pcapng may describe more later).
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    /// The link type of the first interface: what a single-link file holds.
+    pub fn first_link(&self) -> Option<LinkType> {
+        self.interfaces.first().map(|i| i.link)
+    }
+
+    /// The next frame; `None` at a clean end of file. A file cut inside a
+    /// record ends with an error.
+    pub fn next_record(&mut self) -> io::Result<Option<Record<'_>>> {
+        loop {
+            match self.advance()? {
+                None => return Ok(None),
+                Some(Step::Skip) => continue,
+                Some(Step::Frame {
+                    header,
+                    interface,
+                    start,
+                    len,
+                }) => {
+                    return Ok(Some(Record {
+                        header,
+                        interface: &self.interfaces[interface],
+                        interface_index: interface,
+                        frame: &self.blocks.data()[start..start + len],
+                        comment: self.comment.as_deref(),
+                    }));
+                }
+            }
         }
     }
 
-    /// The next record into `frame` (replacing its contents); `None` at a
-    /// clean end of file. A file cut inside a record ends with an error.
-    pub fn next_record(&mut self, frame: &mut Vec<u8>) -> io::Result<Option<RecordHeader>> {
-        let mut header = [0u8; 16];
-        match self.input.read(&mut header[..1])? {
-            0 => return Ok(None),
-            _ => self.input.read_exact(&mut header[1..]).map_err(truncated)?,
+    /// Reads one block: `None` at the end of the file.
+    fn advance(&mut self) -> io::Result<Option<Step>> {
+        if self.pending > 0 {
+            self.blocks.consume(self.pending);
+            self.pending = 0;
         }
-        let seconds = self.u32_at(&header, 0);
-        let fraction = self.u32_at(&header, 4);
-        let captured_len = self.u32_at(&header, 8);
-        let original_len = self.u32_at(&header, 12);
-        if captured_len > MAX_RECORD {
-            return Err(invalid(format!(
-                "a record of {captured_len} bytes: the file is corrupt"
-            )));
+        loop {
+            // `next` does not move the buffer's data, so a frame's place in
+            // it can be kept as an offset from here.
+            let base = self.blocks.data().as_ptr() as usize;
+            let (offset, step) = match self.blocks.next() {
+                Ok((offset, block)) => (
+                    offset,
+                    take_block(
+                        block,
+                        base,
+                        &mut self.interfaces,
+                        &mut self.format,
+                        &mut self.nanos,
+                        &mut self.comment,
+                    )?,
+                ),
+                Err(PcapError::Eof) => return Ok(None),
+                Err(PcapError::Incomplete(_)) => {
+                    self.blocks
+                        .refill()
+                        .map_err(|_| io::Error::other("the file could not be read"))?;
+                    continue;
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    let size = self.blocks.data().len() * 2;
+                    if size > MAX_BUFFER || !self.blocks.grow(size.max(BUFFER * 2)) {
+                        return Err(invalid("a record larger than 16 MiB: the file is corrupt"));
+                    }
+                    continue;
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    return Err(invalid("the file ends inside a record (cut short?)"));
+                }
+                Err(_) => return Err(invalid("a malformed block: the file is corrupt")),
+            };
+            match step {
+                Step::Skip => self.blocks.consume(offset),
+                Step::Frame { .. } => self.pending = offset,
+            }
+            return Ok(Some(step));
         }
-        frame.resize(captured_len as usize, 0);
-        self.input.read_exact(frame).map_err(truncated)?;
-        let nanos = if self.nanos {
-            fraction
-        } else {
-            fraction.saturating_mul(1000)
-        };
-        Ok(Some(RecordHeader {
-            time: Duration::new(u64::from(seconds), nanos.min(999_999_999)),
-            original_len,
-            captured_len,
-        }))
     }
 }
 
-fn truncated(e: io::Error) -> io::Error {
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            invalid("the file ends inside a record (cut short?)".into())
+/// What one block means for the reader's state, and the frame it holds.
+fn take_block(
+    block: PcapBlockOwned<'_>,
+    base: usize,
+    interfaces: &mut Vec<Interface>,
+    format: &mut Format,
+    nanos: &mut bool,
+    comment: &mut Option<String>,
+) -> io::Result<Step> {
+    let frame_step = |header: RecordHeader, interface: usize, data: &[u8]| Step::Frame {
+        header,
+        interface,
+        start: data.as_ptr() as usize - base,
+        len: data.len(),
+    };
+    Ok(match block {
+        PcapBlockOwned::LegacyHeader(header) => {
+            *format = Format::Pcap;
+            *nanos = header.is_nanosecond_precision();
+            interfaces.push(Interface::new(
+                LinkType::from_pcap(header.network.0 as u32),
+                None,
+            ));
+            Step::Skip
         }
-        _ => e,
-    }
+        PcapBlockOwned::Legacy(record) => {
+            let fraction = if *nanos {
+                record.ts_usec
+            } else {
+                record.ts_usec.saturating_mul(1000)
+            };
+            let header = RecordHeader {
+                time: Duration::new(u64::from(record.ts_sec), fraction.min(999_999_999)),
+                original_len: record.origlen,
+                captured_len: record.data.len() as u32,
+            };
+            frame_step(header, 0, record.data)
+        }
+        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+            // A new section describes its interfaces afresh.
+            *format = Format::PcapNg;
+            interfaces.clear();
+            Step::Skip
+        }
+        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+            interfaces.push(Interface {
+                link: LinkType::from_pcap(idb.linktype.0 as u32),
+                name: idb.if_name().and_then(Result::ok).map(str::to_string),
+                units_per_second: idb.ts_resolution().unwrap_or(1_000_000),
+                offset_seconds: idb.ts_offset(),
+            });
+            Step::Skip
+        }
+        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+            let index = epb.if_id as usize;
+            let Some(interface) = interfaces.get(index) else {
+                return Err(invalid(format!(
+                    "a packet on interface {index}, which the file never describes: the file is corrupt"
+                )));
+            };
+            *comment = epb
+                .options
+                .iter()
+                .find(|o| o.code == OptionCode::Comment)
+                .map(|o| String::from_utf8_lossy(&o.value).into_owned());
+            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+            let data = epb.packet_data();
+            let header = RecordHeader {
+                time: interface.time(units),
+                original_len: epb.orig_len(),
+                captured_len: data.len() as u32,
+            };
+            frame_step(header, index, data)
+        }
+        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+            if interfaces.is_empty() {
+                return Err(invalid(
+                    "a packet before any interface is described: the file is corrupt",
+                ));
+            }
+            *comment = None;
+            let data = spb.packet_data();
+            let header = RecordHeader {
+                time: Duration::ZERO,
+                original_len: spb.orig_len(),
+                captured_len: data.len() as u32,
+            };
+            frame_step(header, 0, data)
+        }
+        // Name resolution, statistics, journal, secrets, custom: not frames.
+        PcapBlockOwned::NG(_) => Step::Skip,
+    })
 }
 
-pub struct PcapWriter<W: Write> {
+/// Writes frames in either format. Interfaces are described (pcapng) as
+/// their first frame arrives, so a live capture needs no list in advance.
+pub struct CaptureWriter<W: Write> {
     output: BufWriter<W>,
+    format: Format,
+    /// pcap: the one link type of the file; pcapng: the interfaces described.
+    described: Vec<Interface>,
 }
 
-impl<W: Write> PcapWriter<W> {
-    pub fn new(output: W, link: LinkType) -> io::Result<PcapWriter<W>> {
+fn serialized<E: std::fmt::Debug>(bytes: Result<Vec<u8>, E>) -> io::Result<Vec<u8>> {
+    bytes.map_err(|e| io::Error::other(format!("encoding a capture block: {e:?}")))
+}
+
+impl<W: Write> CaptureWriter<W> {
+    /// Starts a file whose frames are mostly `link` frames (pcap can hold
+    /// only one link type; pcapng holds any mix).
+    pub fn new(output: W, format: Format, link: LinkType) -> io::Result<CaptureWriter<W>> {
         let mut output = BufWriter::with_capacity(1 << 16, output);
-        let mut header = Vec::with_capacity(24);
-        header.extend(MAGIC_MICROS.to_ne_bytes());
-        header.extend(2u16.to_ne_bytes()); // version 2.4
-        header.extend(4u16.to_ne_bytes());
-        header.extend(0i32.to_ne_bytes()); // time zone: UTC
-        header.extend(0u32.to_ne_bytes()); // accuracy
-        header.extend(SNAPLEN.to_ne_bytes());
-        header.extend(link.pcap_value().to_ne_bytes());
-        output.write_all(&header)?;
-        Ok(PcapWriter { output })
+        let mut described = Vec::new();
+        match format {
+            Format::Pcap => {
+                let header = PcapHeader {
+                    magic_number: MICROS,
+                    snaplen: SNAPLEN,
+                    network: Linktype(link.pcap_value() as i32),
+                    ..PcapHeader::new()
+                };
+                output.write_all(&serialized(header.to_vec_raw())?)?;
+                described.push(Interface::new(link, None));
+            }
+            Format::PcapNg => {
+                let application = format!("sockit {}", env!("CARGO_PKG_VERSION"));
+                let mut section = SectionHeaderBlock {
+                    block_type: 0,
+                    block_len1: 0,
+                    bom: 0,
+                    major_version: 1,
+                    minor_version: 0,
+                    section_len: -1,
+                    options: vec![option(OptionCode::ShbUserAppl, application.as_bytes())],
+                    block_len2: 0,
+                };
+                output.write_all(&serialized(section.to_vec())?)?;
+            }
+        }
+        Ok(CaptureWriter {
+            output,
+            format,
+            described,
+        })
     }
 
-    pub fn write(&mut self, header: &RecordHeader, frame: &[u8]) -> io::Result<()> {
-        let mut record = [0u8; 16];
-        record[0..4].copy_from_slice(&(header.time.as_secs() as u32).to_ne_bytes());
-        record[4..8].copy_from_slice(&header.time.subsec_micros().to_ne_bytes());
-        record[8..12].copy_from_slice(&(frame.len() as u32).to_ne_bytes());
-        record[12..16].copy_from_slice(&header.original_len.max(frame.len() as u32).to_ne_bytes());
-        self.output.write_all(&record)?;
-        self.output.write_all(frame)
+    /// Writes one frame captured on `interface`.
+    pub fn write(
+        &mut self,
+        header: &RecordHeader,
+        interface: &Interface,
+        frame: &[u8],
+    ) -> io::Result<()> {
+        let original_len = header.original_len.max(frame.len() as u32);
+        match self.format {
+            Format::Pcap => {
+                let link = self.described[0].link;
+                if interface.link != link {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "a pcap file holds one link type, and these frames mix {} and {}: name the file .pcapng",
+                            link.name(),
+                            interface.link.name()
+                        ),
+                    ));
+                }
+                let mut record = [0u8; 16];
+                record[0..4].copy_from_slice(&(header.time.as_secs() as u32).to_le_bytes());
+                record[4..8].copy_from_slice(&header.time.subsec_micros().to_le_bytes());
+                record[8..12].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+                record[12..16].copy_from_slice(&original_len.to_le_bytes());
+                self.output.write_all(&record)?;
+                self.output.write_all(frame)
+            }
+            Format::PcapNg => {
+                let id = self.interface_id(interface)?;
+                let nanos = header.time.as_nanos() as u64;
+                let mut block = EnhancedPacketBlock {
+                    block_type: 0,
+                    block_len1: 0,
+                    if_id: id,
+                    ts_high: (nanos >> 32) as u32,
+                    ts_low: nanos as u32,
+                    caplen: frame.len() as u32,
+                    origlen: original_len,
+                    data: frame,
+                    options: Vec::new(),
+                    block_len2: 0,
+                };
+                self.output.write_all(&serialized(block.to_vec())?)
+            }
+        }
+    }
+
+    /// The pcapng interface number for `interface`, describing it first if new.
+    fn interface_id(&mut self, interface: &Interface) -> io::Result<u32> {
+        let known = self
+            .described
+            .iter()
+            .position(|d| d.link == interface.link && d.name == interface.name);
+        if let Some(id) = known {
+            return Ok(id as u32);
+        }
+        let mut options = Vec::new();
+        if let Some(name) = &interface.name {
+            options.push(option(OptionCode::IfName, name.as_bytes()));
+        }
+        let mut block = InterfaceDescriptionBlock {
+            block_type: 0,
+            block_len1: 0,
+            linktype: Linktype(interface.link.pcap_value() as i32),
+            reserved: 0,
+            snaplen: SNAPLEN,
+            options,
+            block_len2: 0,
+            if_tsresol: 9,
+            if_tsoffset: 0,
+        };
+        self.output.write_all(&serialized(block.to_vec())?)?;
+        self.described.push(interface.clone());
+        Ok(self.described.len() as u32 - 1)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.output.flush()
+    }
+}
+
+fn option(code: OptionCode, value: &[u8]) -> PcapNGOption<'_> {
+    PcapNGOption {
+        code,
+        len: value.len() as u16,
+        value: Cow::Borrowed(value),
     }
 }
 
@@ -177,39 +491,131 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[test]
-    fn what_is_written_reads_back() {
-        let mut file = Vec::new();
-        let mut writer = PcapWriter::new(&mut file, LinkType::Ethernet).unwrap();
-        let header = RecordHeader {
-            time: Duration::new(1_700_000_000, 123_456_000),
+    fn header(nanos: u32, len: u32) -> RecordHeader {
+        RecordHeader {
+            time: Duration::new(1_700_000_000, nanos),
             original_len: 100,
-            captured_len: 3,
-        };
-        writer.write(&header, b"abc").unwrap();
+            captured_len: len,
+        }
+    }
+
+    fn read_all(file: Vec<u8>) -> (Format, Vec<Interface>, Vec<(RecordHeader, usize, Vec<u8>)>) {
+        let mut reader = CaptureReader::new(io::Cursor::new(file)).unwrap();
+        let mut records = Vec::new();
+        while let Some(r) = reader.next_record().unwrap() {
+            records.push((r.header, r.interface_index, r.frame.to_vec()));
+        }
+        (reader.format, reader.interfaces().to_vec(), records)
+    }
+
+    #[test]
+    fn pcap_reads_back_to_the_microsecond() {
+        let mut file = Vec::new();
+        let mut writer = CaptureWriter::new(&mut file, Format::Pcap, LinkType::Ethernet).unwrap();
+        let eth = Interface::new(LinkType::Ethernet, None);
+        writer.write(&header(123_456_789, 3), &eth, b"abc").unwrap();
+        writer.write(&header(5_000, 5), &eth, b"hello").unwrap();
+        let cooked = Interface::new(LinkType::LinuxCooked2, None);
+        assert!(writer.write(&header(0, 1), &cooked, b"x").is_err());
         writer.flush().unwrap();
         drop(writer);
-        let mut reader = PcapReader::new(&file[..]).unwrap();
-        assert_eq!(reader.link, LinkType::Ethernet);
-        let mut frame = Vec::new();
-        assert_eq!(reader.next_record(&mut frame).unwrap(), Some(header));
-        assert_eq!(frame, b"abc");
-        assert_eq!(reader.next_record(&mut frame).unwrap(), None);
-        // Cut inside the record: an error, not a frame or a panic.
-        let mut cut = PcapReader::new(&file[..file.len() - 1]).unwrap();
-        assert!(cut.next_record(&mut frame).is_err());
+        let (format, interfaces, records) = read_all(file.clone());
+        assert_eq!(format, Format::Pcap);
+        assert_eq!(interfaces, vec![eth]);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].0, header(123_456_000, 3));
+        assert_eq!(records[0].2, b"abc");
+        assert_eq!(records[1].2, b"hello");
+        // Cut inside the last record: an error, not a frame or a panic.
+        let mut cut = CaptureReader::new(io::Cursor::new(file[..file.len() - 1].to_vec())).unwrap();
+        assert!(cut.next_record().unwrap().is_some());
+        assert!(cut.next_record().is_err());
+    }
+
+    #[test]
+    fn pcapng_keeps_interfaces_names_links_and_nanoseconds() {
+        let mut file = Vec::new();
+        let mut writer = CaptureWriter::new(&mut file, Format::PcapNg, LinkType::Ethernet).unwrap();
+        let lo = Interface::new(LinkType::Ethernet, Some("lo".into()));
+        let any = Interface::new(LinkType::LinuxCooked2, Some("any".into()));
+        writer.write(&header(1, 3), &lo, b"abc").unwrap();
+        writer.write(&header(2, 2), &any, b"xy").unwrap();
+        writer.write(&header(3, 1), &lo, b"z").unwrap();
+        writer.flush().unwrap();
+        drop(writer);
+        let (format, interfaces, records) = read_all(file);
+        assert_eq!(format, Format::PcapNg);
+        let names: Vec<_> = interfaces
+            .iter()
+            .map(|i| (i.link, i.name.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (LinkType::Ethernet, Some("lo".into())),
+                (LinkType::LinuxCooked2, Some("any".into()))
+            ]
+        );
+        let got: Vec<_> = records
+            .iter()
+            .map(|(h, i, f)| (h.time.subsec_nanos(), *i, f.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 0, b"abc".to_vec()),
+                (2, 1, b"xy".to_vec()),
+                (3, 0, b"z".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn big_endian_nanosecond_pcap() {
+        let mut file = Vec::new();
+        file.extend(0xa1b2_3c4du32.to_be_bytes());
+        file.extend(2u16.to_be_bytes());
+        file.extend(4u16.to_be_bytes());
+        file.extend([0u8; 8]);
+        file.extend(65535u32.to_be_bytes());
+        file.extend(113u32.to_be_bytes());
+        file.extend(1_700_000_000u32.to_be_bytes());
+        file.extend(987_654_321u32.to_be_bytes());
+        file.extend(2u32.to_be_bytes());
+        file.extend(60u32.to_be_bytes());
+        file.extend(b"hi");
+        let (_, interfaces, records) = read_all(file);
+        assert_eq!(interfaces[0].link, LinkType::LinuxCooked);
+        assert_eq!(records[0].0.time, Duration::new(1_700_000_000, 987_654_321));
+        assert_eq!(records[0].0.original_len, 60);
+        assert_eq!(records[0].2, b"hi");
+    }
+
+    #[test]
+    fn what_is_not_a_capture_is_named() {
+        for (bytes, expected) in [
+            (&b""[..], "empty"),
+            (
+                &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+                "not a pcap or pcapng",
+            ),
+        ] {
+            let error = CaptureReader::new(io::Cursor::new(bytes.to_vec()))
+                .err()
+                .unwrap();
+            assert!(error.to_string().contains(expected), "{error}");
+        }
     }
 
     proptest! {
         #[test]
-        fn no_file_makes_the_reader_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let mut file = MAGIC_MICROS.to_le_bytes().to_vec();
-            file.extend([0u8; 16]);
-            file.extend(1u32.to_le_bytes());
+        fn no_file_makes_the_reader_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), ng in any::<bool>()) {
+            let mut file = Vec::new();
+            let writer = CaptureWriter::new(&mut file, if ng { Format::PcapNg } else { Format::Pcap }, LinkType::Ethernet);
+            drop(writer);
             file.extend(bytes);
-            if let Ok(mut reader) = PcapReader::new(&file[..]) {
-                let mut frame = Vec::new();
-                while let Ok(Some(_)) = reader.next_record(&mut frame) {}
+            if let Ok(mut reader) = CaptureReader::new(io::Cursor::new(file)) {
+                while let Ok(Some(_)) = reader.next_record() {}
             }
         }
     }

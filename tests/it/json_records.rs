@@ -244,7 +244,7 @@ fn scan_records_match_the_readme() {
 fn sniff_records_match_the_readme() {
     use sockit::output::sniff::{PacketRecord, PayloadRecord};
     use sockit::wire::packet::LinkType;
-    use sockit::wire::pcap::{PcapWriter, RecordHeader};
+    use sockit::wire::pcap::{CaptureWriter, Format, Interface, RecordHeader};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("udp.pcap");
     let mut frame = vec![0u8; 12];
@@ -254,11 +254,16 @@ fn sniff_records_match_the_readme() {
     ]);
     frame.extend([0x30, 0x39, 0x00, 0x35, 0, 10, 0, 0]); // UDP 12345 -> 53
     frame.extend(b"hi");
-    let mut writer =
-        PcapWriter::new(std::fs::File::create(&file).unwrap(), LinkType::Ethernet).unwrap();
+    let mut writer = CaptureWriter::new(
+        std::fs::File::create(&file).unwrap(),
+        Format::Pcap,
+        LinkType::Ethernet,
+    )
+    .unwrap();
     writer
         .write(
             &RecordHeader::now(frame.len() as u32, frame.len() as u32),
+            &Interface::new(LinkType::Ethernet, None),
             &frame,
         )
         .unwrap();

@@ -397,11 +397,15 @@ fn compare_with_tshark(file: &Path) {
 #[test]
 fn malformed_and_truncated_packets_are_shown_and_skipped() {
     use sockit::wire::packet::LinkType;
-    use sockit::wire::pcap::{PcapWriter, RecordHeader};
+    use sockit::wire::pcap::{CaptureWriter, Format, Interface, RecordHeader};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.pcap");
-    let mut writer =
-        PcapWriter::new(std::fs::File::create(&file).unwrap(), LinkType::Ethernet).unwrap();
+    let mut writer = CaptureWriter::new(
+        std::fs::File::create(&file).unwrap(),
+        Format::Pcap,
+        LinkType::Ethernet,
+    )
+    .unwrap();
     let mut frames: Vec<Vec<u8>> = vec![vec![], vec![0; 5], vec![0; 13]];
     let mut ipv4 = vec![0u8; 12];
     ipv4.extend([
@@ -435,7 +439,9 @@ fn malformed_and_truncated_packets_are_shown_and_skipped() {
             original_len: frame.len() as u32 + 10,
             captured_len: frame.len() as u32,
         };
-        writer.write(&header, frame).unwrap();
+        writer
+            .write(&header, &Interface::new(LinkType::Ethernet, None), frame)
+            .unwrap();
     }
     writer.flush().unwrap();
     drop(writer);
@@ -557,8 +563,9 @@ fn bad_arguments_and_files_get_one_line() {
     let missing = dir.path().join("missing.pcap");
     let unwritable = dir.path().join("no-such-dir").join("out.pcap");
     let empty = dir.path().join("empty.pcap");
-    let mut writer = sockit::wire::pcap::PcapWriter::new(
+    let mut writer = sockit::wire::pcap::CaptureWriter::new(
         std::fs::File::create(&empty).unwrap(),
+        sockit::wire::pcap::Format::Pcap,
         sockit::wire::packet::LinkType::Ethernet,
     )
     .unwrap();
@@ -578,8 +585,16 @@ fn bad_arguments_and_files_get_one_line() {
         (vec!["-c", "0", "-r", "x"], 2, "'0'"),
         (vec!["-i", "lo", "-r", "x"], 2, "cannot be used with"),
         (vec!["-r", missing.to_str().unwrap()], 1, "missing.pcap"),
-        (vec!["-r", not_pcap.to_str().unwrap()], 1, "not a pcap file"),
-        (vec!["-r", pcapng.to_str().unwrap()], 1, "editcap -F pcap"),
+        (
+            vec!["-r", not_pcap.to_str().unwrap()],
+            1,
+            "not a pcap or pcapng file",
+        ),
+        (
+            vec!["-r", pcapng.to_str().unwrap()],
+            1,
+            "not a pcap or pcapng file",
+        ),
         (
             vec!["--host", "no-such-host.invalid", "-r", "x"],
             1,
