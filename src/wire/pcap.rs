@@ -499,7 +499,9 @@ mod tests {
         }
     }
 
-    fn read_all(file: Vec<u8>) -> (Format, Vec<Interface>, Vec<(RecordHeader, usize, Vec<u8>)>) {
+    type Frames = Vec<(RecordHeader, usize, Vec<u8>)>;
+
+    fn read_all(file: Vec<u8>) -> (Format, Vec<Interface>, Frames) {
         let mut reader = CaptureReader::new(io::Cursor::new(file)).unwrap();
         let mut records = Vec::new();
         while let Some(r) = reader.next_record().unwrap() {
