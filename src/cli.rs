@@ -67,10 +67,12 @@ pub enum Command {
     /// Example: `sockit scan 127.0.0.1 1-1024`. Exit status: 0 when a port
     /// is open, 1 when none is, 2 on error, as `nc -z`.
     Scan(ScanArgs),
-    /// Capture packets (or read a pcap file), decode every layer, and narrate
-    /// each TCP connection's handshake and close.
+    /// Capture packets (or read a pcap or pcapng file), filter them with
+    /// tcpdump's language, decode every layer up to the application (DNS,
+    /// HTTP, TLS), and narrate each TCP connection's handshake and close.
     ///
-    /// Examples: `sockit sniff -i lo --port 9000`, `sockit sniff -r file.pcap --layers`.
+    /// Examples: `sockit sniff -i lo port 9000`, `sockit sniff -r file.pcapng
+    /// --layers 'tcp port 443'`, `sockit sniff -i any -w out.pcapng`.
     Sniff(SniffArgs),
     /// Check a TLS server: handshake only, then the version, cipher, ALPN,
     /// every certificate it sent and whether it is trusted, and why not.
@@ -255,11 +257,20 @@ pub struct ScanArgs {
 
 #[derive(Debug, Args)]
 pub struct SniffArgs {
+    /// A filter in tcpdump's language (pcap-filter(7)), e.g. `tcp port 443
+    /// and host 10.0.0.1`: compiled by libpcap, run in the kernel for live
+    /// captures and on each frame of a file. Several words are joined by
+    /// spaces, as tcpdump does.
+    #[arg(value_name = "EXPRESSION", num_args = 0..)]
+    pub expression: Vec<String>,
     /// Capture on this interface (default: every interface, each loopback
     /// packet shown once).
     #[arg(short = 'i', value_name = "IFACE")]
     pub interface: Option<String>,
-    /// Only packets to or from this TCP or UDP port.
+    /// List the interfaces a capture can use, and exit.
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list_interfaces: bool,
+    /// Only packets to or from this TCP or UDP port (shorthand for `port PORT`).
     #[arg(long, value_name = "PORT")]
     pub port: Option<String>,
     /// Only packets to or from this host (a name stands for all its addresses).
@@ -271,19 +282,46 @@ pub struct SniffArgs {
     /// Stop after COUNT matching packets.
     #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// One block per layer (link, network, transport, payload) for each packet.
+    /// Keep at most SNAPLEN bytes of each frame (0: whole frames, the default).
+    #[arg(short = 's', value_name = "SNAPLEN", value_parser = clap::value_parser!(u32))]
+    pub snaplen: Option<u32>,
+    /// Accepted for tcpdump's habit: sockit never turns addresses or ports
+    /// into names (-n and -nn are what it always does).
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    pub numeric: u8,
+    /// Show link-layer addresses (MAC) on each summary line.
+    #[arg(short = 'e')]
+    pub link_header: bool,
+    /// Less protocol detail on each line: addresses, protocol, length.
+    #[arg(short = 'q')]
+    pub quiet: bool,
+    /// Time stamps as tcpdump: none (-t), seconds since 1970 (-tt), since the
+    /// previous packet (-ttt), date and time (-tttt), since the first packet
+    /// (-ttttt). The default is the local time of day.
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    pub time_format: u8,
+    /// One block per layer (link, network, transport, application) for each packet.
     #[arg(long)]
     pub layers: bool,
-    /// Hex dump of each packet's payload.
-    #[arg(short = 'x')]
-    pub hex: bool,
-    /// Also save the matching packets to FILE, in pcap format.
+    /// Each packet in hex, without its link header (-xx: with it).
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    pub hex: u8,
+    /// Each packet in hex and ASCII, without its link header (-XX: with it).
+    #[arg(short = 'X', action = clap::ArgAction::Count)]
+    pub hex_ascii: u8,
+    /// Each packet in ASCII, without its link header (web pages, mail).
+    #[arg(short = 'A')]
+    pub ascii: bool,
+    /// Also save the matching packets to FILE: pcapng when its name ends in
+    /// .pcapng (with interface names), pcap otherwise.
     #[arg(short = 'w', value_name = "FILE")]
     pub write: Option<std::path::PathBuf>,
-    /// Read packets from a pcap FILE instead of capturing (no privileges needed).
+    /// Read packets from a pcap or pcapng FILE instead of capturing (no
+    /// privileges needed).
     #[arg(short = 'r', value_name = "FILE", conflicts_with = "interface")]
     pub read: Option<std::path::PathBuf>,
-    /// At the end, say how many frames the kernel's filter passed and dropped.
+    /// Show the comments a pcapng file attaches to packets, and at the end
+    /// how many frames the kernel's filter passed and dropped.
     #[arg(short = 'v', long)]
     pub verbose: bool,
     #[command(flatten)]

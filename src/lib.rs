@@ -22,16 +22,18 @@
 //!   (capture, decode, narrate, save).
 //! - [`wire`]: packets as bytes, one module per protocol read through
 //!   length-checked views; whole frames peeled layer by layer; the TCP
-//!   narrator; the capture filter (also compiled to BPF); pcap files. Pure
-//!   bytes, no I/O and no `unsafe`.
+//!   narrator; the shorthand capture filter (also compiled to BPF); link
+//!   headers; pcap and pcapng files. Pure bytes, no sockets and no `unsafe`.
 //! - [`capture`]: live capture, the socket side of `sniff`: a packet socket
-//!   with the filter attached in the kernel.
+//!   with the filter attached in the kernel; tcpdump's filter expressions,
+//!   compiled by libpcap.
 //! - [`output`]: how values become text: the `-v` narration of the server
 //!   flow, the progress display, and the lookup commands' text and JSON
 //!   printers. The rest of the library never prints.
 //! - [`sys`]: the operating-system corner, the only `unsafe` code and the
 //!   only user of `libc`: the open-file limit, `gethostbyaddr_r`, binding a
-//!   packet socket and its counts, C constants no safe crate names.
+//!   packet socket and its counts, libpcap loaded at run time, C constants
+//!   no safe crate names.
 //! - [`error`]: one error enum whose messages name the problem and the fix.
 //! - [`shutdown`]: the one stop signal (SIGINT, SIGTERM, a closed output)
 //!   that every loop of every tool obeys.

@@ -22,6 +22,12 @@ pub struct Interface {
     pub index: u32,
     /// The administrative flag (IFF_UP): `ip link set NAME up`.
     pub up: bool,
+    /// The link is operational (IFF_RUNNING): carrier present.
+    #[serde(skip)]
+    pub running: bool,
+    /// The loopback interface (IFF_LOOPBACK).
+    #[serde(skip)]
+    pub loopback: bool,
     pub mtu: Option<u32>,
     pub mac: Option<String>,
     pub addresses: Vec<InterfaceAddress>,
@@ -43,6 +49,8 @@ pub fn interfaces() -> Result<Vec<Interface>> {
         let interface = by_name.entry(name.clone()).or_insert_with(|| Interface {
             index: if_nametoindex(name.as_str()).unwrap_or(0),
             up: entry.flags.contains(InterfaceFlags::IFF_UP),
+            running: entry.flags.contains(InterfaceFlags::IFF_RUNNING),
+            loopback: entry.flags.contains(InterfaceFlags::IFF_LOOPBACK),
             mtu: std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
                 .ok()
                 .and_then(|m| m.trim().parse().ok()),

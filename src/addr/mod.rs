@@ -21,4 +21,4 @@ pub use ip::{IpReport, analyse, kinds};
 pub use port::{PortUse, parse_port, parse_port_list};
 pub use resolve::{Family, Resolution, format_addrs, listen_address, lookup, resolve};
 pub use reverse::{ReverseEntry, reverse};
-pub use services::{Service, Services};
+pub use services::{PortNames, Service, Services};

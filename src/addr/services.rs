@@ -101,6 +101,45 @@ impl Services {
     }
 }
 
+/// Every port's first name, per protocol: for naming many ports fast (each
+/// packet sniff shows), where [`Services::lookup`] would scan the text.
+#[derive(Debug, Clone, Default)]
+pub struct PortNames {
+    tcp: std::collections::HashMap<u16, String>,
+    udp: std::collections::HashMap<u16, String>,
+}
+
+impl PortNames {
+    pub fn new(services: &Services) -> PortNames {
+        let mut names = PortNames::default();
+        for entry in entries(&services.text) {
+            let table = match entry.protocol {
+                "tcp" => &mut names.tcp,
+                "udp" => &mut names.udp,
+                _ => continue,
+            };
+            table
+                .entry(entry.port)
+                .or_insert_with(|| entry.name.to_string());
+        }
+        names
+    }
+
+    /// The name of `port` over `protocol` ("tcp" or "udp").
+    pub fn name(&self, port: u16, tcp: bool) -> Option<&str> {
+        let table = if tcp { &self.tcp } else { &self.udp };
+        table.get(&port).map(String::as_str)
+    }
+
+    /// The service a conversation between two ports is about: the one of
+    /// them with a name, the lower if both have one (clients' ports are
+    /// high and rarely named).
+    pub fn conversation(&self, ports: (u16, u16), tcp: bool) -> Option<&str> {
+        let (low, high) = (ports.0.min(ports.1), ports.0.max(ports.1));
+        self.name(low, tcp).or_else(|| self.name(high, tcp))
+    }
+}
+
 /// One line of the database, borrowed from its text.
 struct Entry<'a> {
     name: &'a str,

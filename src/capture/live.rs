@@ -17,8 +17,7 @@ use nix::sys::socket::{ControlMessageOwned, LinkAddr, MsgFlags, recvmsg, setsock
 use socket2::{Domain, SockFilter, Socket, Type};
 
 use crate::error::{Error, Result};
-use crate::wire::bpf::{Instruction, filter_program};
-use crate::wire::filter::Filter;
+use crate::wire::bpf::Instruction;
 use crate::wire::pcap::RecordHeader;
 
 /// How often a blocked receive returns so the caller can check for a stop.
@@ -61,8 +60,9 @@ pub struct Captured {
 }
 
 impl LiveCapture {
-    /// Starts capturing on `interface` (every interface when `None`).
-    pub fn open(interface: Option<&str>, filter: &Filter) -> Result<LiveCapture> {
+    /// Starts capturing on `interface` (every interface when `None`), with
+    /// `program` deciding in the kernel which frames are worth copying.
+    pub fn open(interface: Option<&str>, program: &[Instruction]) -> Result<LiveCapture> {
         let names: HashMap<u32, String> = nix::net::if_::if_nameindex()
             .map(|list| {
                 list.iter()
@@ -82,7 +82,7 @@ impl LiveCapture {
                         .into(),
                 })?,
         };
-        let socket = open_socket(ifindex, &filter_program(filter)).map_err(|e| match e.kind() {
+        let socket = open_socket(ifindex, program).map_err(|e| match e.kind() {
             io::ErrorKind::PermissionDenied => Error::CapturePermission,
             _ => Error::io("opening a packet socket", e),
         })?;

@@ -4,11 +4,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use sockit::addr::{self, Family, PortUse, parse_port};
-use sockit::capture::LiveCapture;
+use sockit::capture::{Expression, LiveCapture};
 use sockit::output;
-use sockit::output::sniff::SniffStyle;
+use sockit::output::sniff::{Dump, Printer, SniffStyle, TimeFormat};
 use sockit::tools::sniff::{self, SniffOptions, Source};
+use sockit::wire::bpf::filter_program;
 use sockit::wire::filter::Filter;
+use sockit::wire::link::LinkType;
 use sockit::wire::pcap::{CaptureReader, CaptureWriter, Format};
 use sockit::{Error, Result};
 
@@ -36,19 +38,35 @@ fn filter(args: &SniffArgs) -> Result<Filter> {
     })
 }
 
-/// A capture file with -r, otherwise a live capture with the filter in the kernel.
-fn open_source(args: &SniffArgs, filter: &Filter) -> Result<Source> {
+/// The expression's words joined as tcpdump joins them; none when there are none.
+fn expression_text(args: &SniffArgs) -> Option<String> {
+    let text = args.expression.join(" ");
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// A capture file with -r, otherwise a live capture with the filter in the
+/// kernel. The expression, if any, is compiled for the source's link type.
+fn open_source(args: &SniffArgs, filter: &Filter) -> Result<(Source, Option<Expression>)> {
     let Some(path) = &args.read else {
-        return Ok(Source::Live(LiveCapture::open(
-            args.interface.as_deref(),
-            filter,
-        )?));
+        let mut expression = expression_text(args)
+            .map(|text| Expression::compile(&text, LinkType::Ethernet))
+            .transpose()?;
+        let program = match expression.as_mut() {
+            Some(expression) => expression.kernel_program()?,
+            None => filter_program(filter),
+        };
+        let capture = LiveCapture::open(args.interface.as_deref(), &program)?;
+        return Ok((Source::Live(capture), expression));
     };
     let file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let reader = CaptureReader::new(file)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    Ok(Source::File(reader))
+    let link = reader.first_link().unwrap_or(LinkType::Ethernet);
+    let expression = expression_text(args)
+        .map(|text| Expression::compile(&text, link))
+        .transpose()?;
+    Ok((Source::File(reader), expression))
 }
 
 /// The -w file, with the source's link type.
@@ -63,9 +81,56 @@ fn open_writer(args: &SniffArgs, source: &Source) -> Result<Option<CaptureWriter
     Ok(Some(writer))
 }
 
+/// -D: the interfaces, numbered as tcpdump -D numbers them.
+fn list_interfaces() -> Result<i32> {
+    let mut out = String::new();
+    let mut number = 1;
+    for interface in addr::interfaces()? {
+        let mut flags = vec![if interface.up { "Up" } else { "Down" }];
+        if interface.running {
+            flags.push("Running");
+        }
+        if interface.loopback {
+            flags.push("Loopback");
+        }
+        out.push_str(&format!(
+            "{number}.{} [{}]\n",
+            interface.name,
+            flags.join(", ")
+        ));
+        number += 1;
+    }
+    out.push_str(&format!(
+        "{number}.any (every interface; sockit's default) [Up, Running]\n"
+    ));
+    print!("{out}");
+    Ok(0)
+}
+
+fn style(args: &SniffArgs) -> SniffStyle {
+    let dump = match (args.hex_ascii, args.hex, args.ascii) {
+        (n, _, _) if n > 0 => Dump::HexAscii { link: n > 1 },
+        (_, n, _) if n > 0 => Dump::Hex { link: n > 1 },
+        (_, _, true) => Dump::Ascii,
+        _ => Dump::None,
+    };
+    SniffStyle {
+        layers: args.layers,
+        json: args.output.json,
+        quiet: args.quiet,
+        link_header: args.link_header,
+        comments: args.verbose,
+        time: TimeFormat::from_count(args.time_format),
+        dump,
+    }
+}
+
 pub fn sniff(args: SniffArgs) -> Result<i32> {
+    if args.list_interfaces {
+        return list_interfaces();
+    }
     let filter = filter(&args)?;
-    let mut source = open_source(&args, &filter)?;
+    let (mut source, expression) = open_source(&args, &filter)?;
     let mut writer = open_writer(&args, &source)?;
     let runtime = runtime()?;
     let trigger = runtime.block_on(async { signal_trigger() })?;
@@ -77,31 +142,29 @@ pub fn sniff(args: SniffArgs) -> Result<i32> {
             args.interface.as_deref().unwrap_or("every interface")
         );
     }
-    let style = SniffStyle {
-        layers: args.layers,
-        hex: args.hex,
-        json: args.output.json,
-    };
+    let mut printer = Printer::new(style(&args));
     let options = SniffOptions {
         filter,
+        expression,
         count: args.count,
+        snaplen: args.snaplen.filter(|&s| s > 0),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut text = String::new();
     let report = sniff::sniff(
         &mut source,
-        &options,
+        options,
         writer.as_mut(),
         |seen| {
             text.clear();
-            output::sniff::render(seen, style, &mut text);
+            printer.render(seen, &mut text);
             // A live capture is watched as it happens; a file is read in bulk.
             out.write_all(text.as_bytes()).is_ok() && (!live || out.flush().is_ok())
         },
         || shutdown.stopped().is_some(),
     );
-    let report = report.map_err(|e| Error::io("capturing", e))?;
+    let report = report?;
     if !args.output.json {
         let _ = out.write_all(output::sniff::connection_table(&report.connections).as_bytes());
     }

@@ -7,7 +7,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
+use std::time::Duration;
+
+use crate::sys::local_time::local_time;
 use crate::tools::sniff::Seen;
+use crate::wire::application::Application;
 use crate::wire::conversation::{ConnectionSummary, Ending, Step, StepKind};
 use crate::wire::ethernet;
 use crate::wire::numbers::{ARP_REPLY, ARP_REQUEST, ethertype_name, protocol_name};
@@ -16,46 +20,221 @@ use crate::wire::packet::{Link, Network, Packet, Quoted, Transport};
 /// How much of a payload the one-line preview shows.
 const PREVIEW: usize = 48;
 
+/// How each packet's time is shown (tcpdump's -t options).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// `14:03:07.123456`, in the local zone (tcpdump's default).
+    #[default]
+    TimeOfDay,
+    /// No time stamp (-t).
+    Hidden,
+    /// Seconds since 1970 (-tt).
+    Epoch,
+    /// Since the previous packet shown (-ttt).
+    SincePrevious,
+    /// Date and time of day (-tttt).
+    DateTime,
+    /// Since the first packet shown (-ttttt).
+    SinceFirst,
+}
+
+impl TimeFormat {
+    /// From the number of -t flags, as tcpdump counts them.
+    pub fn from_count(count: u8) -> TimeFormat {
+        match count {
+            0 => TimeFormat::TimeOfDay,
+            1 => TimeFormat::Hidden,
+            2 => TimeFormat::Epoch,
+            3 => TimeFormat::SincePrevious,
+            4 => TimeFormat::DateTime,
+            _ => TimeFormat::SinceFirst,
+        }
+    }
+}
+
+/// Which bytes of each packet are dumped under its line (-x, -X, -A).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dump {
+    #[default]
+    None,
+    /// Hex; with the link header when `link`.
+    Hex { link: bool },
+    /// Hex and ASCII side by side.
+    HexAscii { link: bool },
+    /// Printable ASCII only, without the link header.
+    Ascii,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SniffStyle {
     pub layers: bool,
-    pub hex: bool,
     pub json: bool,
+    /// Addresses, protocol and length only (-q).
+    pub quiet: bool,
+    /// Link-layer addresses on the summary line (-e).
+    pub link_header: bool,
+    /// Show pcapng packet comments (-v).
+    pub comments: bool,
+    pub time: TimeFormat,
+    pub dump: Dump,
 }
 
-/// Everything printed for one packet, newline-terminated.
-pub fn render(seen: &Seen<'_>, style: SniffStyle, out: &mut String) {
-    if style.json {
-        write_json(seen, style, out);
-        return;
+/// Prints packets one after another: it remembers the previous packet's
+/// time (for -ttt) and the last second it turned into a local time of day,
+/// so that a capture's many packets per second cost one calendar
+/// conversion, not one each (tcpdump's per-packet conversion is most of its
+/// time when reading a file).
+#[derive(Debug, Default)]
+pub struct Printer {
+    style: SniffStyle,
+    previous: Option<Duration>,
+    clock: Option<(u64, String)>,
+}
+
+impl Printer {
+    pub fn new(style: SniffStyle) -> Printer {
+        Printer {
+            style,
+            ..Printer::default()
+        }
     }
+
+    /// Everything printed for one packet, newline-terminated.
+    pub fn render(&mut self, seen: &Seen<'_>, out: &mut String) {
+        let style = self.style;
+        if style.json {
+            write_json(seen, style, out);
+            return;
+        }
+        let _ = write!(out, "{:>5} ", seen.number);
+        self.time(seen, out);
+        if let Some(interface) = seen.interface {
+            let _ = write!(out, "{interface:<6} ");
+        }
+        if style.link_header {
+            link_summary(&seen.packet.link, out);
+        }
+        summary(&seen.packet, style.quiet, out);
+        if let Some(application) = seen.application.as_ref().filter(|_| !style.quiet) {
+            let _ = write!(out, ": {}", application.summary());
+        }
+        if seen.header.captured_len < seen.header.original_len {
+            let _ = write!(
+                out,
+                " [captured {} of {} bytes]",
+                seen.header.captured_len, seen.header.original_len
+            );
+        }
+        out.push('\n');
+        if let Some(comment) = seen.comment.filter(|_| style.comments) {
+            let _ = writeln!(out, "        comment    {}", escape(comment));
+        }
+        if style.layers {
+            layers(seen, out);
+        }
+        let network = seen.frame.get(seen.packet.link_len..).unwrap_or_default();
+        match style.dump {
+            Dump::None => {}
+            Dump::Hex { link } => hex_dump(if link { seen.frame } else { network }, false, out),
+            Dump::HexAscii { link } => hex_dump(if link { seen.frame } else { network }, true, out),
+            Dump::Ascii => ascii_dump(network, out),
+        }
+        for step in &seen.steps {
+            let _ = writeln!(out, "      ↳ {}", narrate(step));
+        }
+    }
+
+    fn time(&mut self, seen: &Seen<'_>, out: &mut String) {
+        let time = seen.header.time;
+        let since_previous = time.saturating_sub(self.previous.unwrap_or(time));
+        self.previous = Some(time);
+        match self.style.time {
+            TimeFormat::Hidden => {}
+            TimeFormat::Epoch => {
+                let _ = write!(out, "{}.{:06} ", time.as_secs(), time.subsec_micros());
+            }
+            TimeFormat::SincePrevious => duration(since_previous, out),
+            TimeFormat::SinceFirst => duration(seen.relative, out),
+            TimeFormat::TimeOfDay | TimeFormat::DateTime => {
+                let date = self.style.time == TimeFormat::DateTime;
+                let second = time.as_secs();
+                if self.clock.as_ref().is_none_or(|(s, _)| *s != second) {
+                    self.clock = Some((second, calendar(second, date)));
+                }
+                if let Some((_, text)) = &self.clock {
+                    let _ = write!(out, "{text}.{:06} ", time.subsec_micros());
+                }
+            }
+        }
+    }
+}
+
+/// `HH:MM:SS` (or `YYYY-MM-DD HH:MM:SS`) of a second, in the local zone.
+fn calendar(second: u64, date: bool) -> String {
+    let Some(t) = local_time(second as i64) else {
+        return second.to_string();
+    };
+    if date {
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        )
+    } else {
+        format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second)
+    }
+}
+
+/// A time difference as tcpdump's -ttt prints it: `00:00:00.000123`.
+fn duration(d: Duration, out: &mut String) {
+    let s = d.as_secs();
     let _ = write!(
         out,
-        "{:>5} {:>11.6} ",
-        seen.number,
-        seen.relative.as_secs_f64()
+        "{:02}:{:02}:{:02}.{:06} ",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        d.subsec_micros()
     );
-    if let Some(interface) = seen.interface {
-        let _ = write!(out, "{interface:<6} ");
+}
+
+/// -e: the link header's addresses before the rest of the line.
+fn link_summary(link: &Option<Link>, out: &mut String) {
+    match link {
+        Some(Link::Ethernet {
+            src,
+            dst,
+            ethertype,
+            ..
+        }) => {
+            let _ = write!(
+                out,
+                "{src} → {dst} ethertype {} (0x{ethertype:04x}), ",
+                ethertype_name(*ethertype)
+            );
+        }
+        Some(Link::Cooked {
+            packet_type, src, ..
+        }) => {
+            let direction = cooked_direction(*packet_type);
+            match src {
+                Some(src) => {
+                    let _ = write!(out, "{direction} {src}, ");
+                }
+                None => {
+                    let _ = write!(out, "{direction}, ");
+                }
+            }
+        }
+        Some(Link::Null { family }) => {
+            let _ = write!(out, "AF {family}, ");
+        }
+        None => {}
     }
-    summary(&seen.packet, out);
-    if seen.header.captured_len < seen.header.original_len {
-        let _ = write!(
-            out,
-            " [captured {} of {} bytes]",
-            seen.header.captured_len, seen.header.original_len
-        );
-    }
-    out.push('\n');
-    if style.layers {
-        layers(&seen.packet, seen.header.original_len, out);
-    }
-    if style.hex && !seen.packet.payload.is_empty() {
-        hex_dump(seen.packet.payload, out);
-    }
-    for step in &seen.steps {
-        let _ = writeln!(out, "      ↳ {}", narrate(step));
-    }
+}
+
+/// Control characters shown as escapes, so a file cannot drive the terminal.
+fn escape(text: &str) -> String {
+    text.chars().flat_map(char::escape_debug).collect()
 }
 
 fn endpoint(ip: IpAddr, port: u16) -> SocketAddr {
@@ -64,9 +243,22 @@ fn endpoint(ip: IpAddr, port: u16) -> SocketAddr {
 
 /// tcpdump-like: addresses, protocol, the fields that matter. The
 /// highest layer decoded speaks for the packet.
-fn summary(packet: &Packet<'_>, out: &mut String) {
+fn summary(packet: &Packet<'_>, quiet: bool, out: &mut String) {
     let len = packet.payload.len();
     match (&packet.network, &packet.transport, packet.addresses()) {
+        (_, Some(transport), Some((src, dst))) if quiet => {
+            let (from, to) = match packet.ports() {
+                Some((sp, dp)) => (endpoint(src, sp).to_string(), endpoint(dst, dp).to_string()),
+                None => (src.to_string(), dst.to_string()),
+            };
+            let protocol = match transport {
+                Transport::Tcp { .. } => "TCP",
+                Transport::Udp { .. } => "UDP",
+                Transport::Icmp { version: 4, .. } => "ICMP",
+                Transport::Icmp { .. } => "ICMPv6",
+            };
+            let _ = write!(out, "{from} → {to} {protocol} len {len}");
+        }
         (_, Some(transport), Some((src, dst))) => transport_summary(transport, src, dst, len, out),
         (Some(Network::Arp { .. }), _, _) => arp_summary(packet, out),
         (Some(network), _, Some((src, dst))) => {
@@ -181,12 +373,41 @@ fn describe_quoted(q: &Quoted) -> String {
 }
 
 /// One block per layer, outermost first.
-fn layers(packet: &Packet<'_>, wire_len: u32, out: &mut String) {
-    let _ = writeln!(out, "        frame      {wire_len} bytes on the wire");
+fn layers(seen: &Seen<'_>, out: &mut String) {
+    let packet = &seen.packet;
+    let _ = writeln!(
+        out,
+        "        frame      {} bytes on the wire",
+        seen.header.original_len
+    );
     link_layer(&packet.link, out);
     network_layer(&packet.network, out);
     transport_layer(&packet.transport, out);
+    if let Some(application) = &seen.application {
+        application_layer(application, out);
+    }
     payload_layer(packet, out);
+}
+
+/// The application block: the message's summary, then DNS's records one by one.
+fn application_layer(application: &Application<'_>, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "        application {}",
+        escape(&application.summary())
+    );
+    if let Application::Dns(dns) = application {
+        for answer in &dns.answers {
+            let _ = writeln!(
+                out,
+                "                   answer {} {} ttl {} {}",
+                escape(&answer.name),
+                answer.kind,
+                answer.ttl,
+                escape(&answer.data)
+            );
+        }
+    }
 }
 
 fn link_layer(link: &Option<Link>, out: &mut String) {
@@ -414,27 +635,52 @@ fn preview(bytes: &[u8]) -> String {
     format!("\"{text}\"")
 }
 
-/// 16 bytes per line: offset, hex, ASCII.
-fn hex_dump(bytes: &[u8], out: &mut String) {
+/// tcpdump's -x and -X layout: 16 bytes per line in groups of two, with
+/// the ASCII beside them for -X.
+fn hex_dump(bytes: &[u8], ascii: bool, out: &mut String) {
     for (row, chunk) in bytes.chunks(16).enumerate() {
-        let _ = write!(out, "        {:04x}  ", row * 16);
-        for i in 0..16 {
-            match chunk.get(i) {
-                Some(b) => {
-                    let _ = write!(out, "{b:02x} ");
+        let _ = write!(out, "\t0x{:04x}:  ", row * 16);
+        for pair in 0..8 {
+            for i in [pair * 2, pair * 2 + 1] {
+                match chunk.get(i) {
+                    Some(b) => {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                    None if ascii => out.push_str("  "),
+                    None => {}
                 }
-                None => out.push_str("   "),
+            }
+            if pair < 7 && (ascii || pair * 2 + 2 < chunk.len()) {
+                out.push(' ');
             }
         }
-        out.push(' ');
-        out.extend(chunk.iter().map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '.'
-            }
-        }));
+        if ascii {
+            out.push_str("  ");
+            out.extend(chunk.iter().map(|&b| printable(b)));
+        }
         out.push('\n');
+    }
+}
+
+/// -A: the bytes as text, line breaks kept, anything else unprintable as '.'.
+fn ascii_dump(bytes: &[u8], out: &mut String) {
+    for &b in bytes {
+        match b {
+            b'\n' => out.push('\n'),
+            b'\r' => {}
+            _ => out.push(printable(b)),
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+fn printable(b: u8) -> char {
+    if (0x20..0x7f).contains(&b) {
+        b as char
+    } else {
+        '.'
     }
 }
 
@@ -453,6 +699,7 @@ pub fn narrate(step: &Step) -> String {
         StepKind::Data { from, bytes } => {
             format!("data: {bytes} bytes {from} → {}", other(*from))
         }
+        StepKind::Application { exchange, .. } => escape(exchange),
         StepKind::Fin {
             from,
             acks_other_fin: false,
@@ -520,6 +767,9 @@ pub struct PacketRecord<'a> {
     pub network: &'a Option<Network>,
     pub transport: &'a Option<Transport>,
     pub payload: PayloadRecord,
+    /// The application layer: decoded (DNS, HTTP, TLS) or named by port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: &'a Option<Application<'a>>,
     pub problem: Option<&'static str>,
     /// The TCP narrator's steps for this packet, when it took any.
     #[serde(skip_serializing_if = "<[Step]>::is_empty")]
@@ -531,7 +781,7 @@ pub struct PayloadRecord {
     pub length: usize,
     /// Printable characters, others as dots, at most a line's worth.
     pub preview: String,
-    /// With `-x`: every payload byte in hex.
+    /// With `-x` or `-X`: every payload byte in hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
 }
@@ -553,13 +803,14 @@ fn write_json(seen: &Seen<'_>, style: SniffStyle, out: &mut String) {
         payload: PayloadRecord {
             length: packet.payload.len(),
             preview,
-            hex: style.hex.then(|| {
+            hex: matches!(style.dump, Dump::Hex { .. } | Dump::HexAscii { .. }).then(|| {
                 packet.payload.iter().fold(String::new(), |mut hex, b| {
                     let _ = write!(hex, "{b:02x}");
                     hex
                 })
             }),
         },
+        application: &seen.application,
         problem: packet.problem,
         tcp_steps: &seen.steps,
     };

@@ -3,7 +3,9 @@
 
 pub mod c_names;
 pub mod hostent;
+pub mod libpcap;
 mod limits;
+pub mod local_time;
 pub mod packet_socket;
 
 pub use limits::raise_open_file_limit;

@@ -9,10 +9,13 @@ use std::fs::File;
 use std::io;
 use std::time::Duration;
 
-use crate::capture::{KernelCounts, LiveCapture};
+use crate::addr::{PortNames, Services};
+use crate::capture::{Expression, KernelCounts, LiveCapture};
+use crate::error::Error;
+use crate::wire::application::{self, Application, Carrier};
 use crate::wire::conversation::{ConnectionSummary, Conversations, Step};
 use crate::wire::filter::Filter;
-use crate::wire::packet::{LinkType, Packet, decode};
+use crate::wire::packet::{LinkType, Packet, Transport, decode};
 use crate::wire::pcap::{CaptureReader, CaptureWriter, Interface, RecordHeader};
 
 /// Where frames come from.
@@ -33,9 +36,14 @@ impl Source {
 }
 
 pub struct SniffOptions {
+    /// The shorthands (--host, --port, --proto).
     pub filter: Filter,
+    /// tcpdump's filter expression, when one was given.
+    pub expression: Option<Expression>,
     /// Stop after this many matching packets.
     pub count: Option<u64>,
+    /// Keep at most this many bytes of each frame (tcpdump's -s).
+    pub snaplen: Option<u32>,
 }
 
 /// One matching packet and what it did to its TCP connection.
@@ -51,6 +59,8 @@ pub struct Seen<'a> {
     /// A comment the capture file attached to the frame (pcapng).
     pub comment: Option<&'a str>,
     pub packet: Packet<'a>,
+    /// What the transport's bytes say, or the service its port names.
+    pub application: Option<Application<'a>>,
     pub steps: Vec<Step>,
 }
 
@@ -69,11 +79,12 @@ pub struct SniffReport {
 /// wire before Ctrl-C is not lost.
 pub fn sniff(
     source: &mut Source,
-    options: &SniffOptions,
+    mut options: SniffOptions,
     mut save: Option<&mut CaptureWriter<File>>,
     mut show: impl FnMut(&Seen<'_>) -> bool,
     stopped: impl Fn() -> bool,
-) -> io::Result<SniffReport> {
+) -> Result<SniffReport, Error> {
+    let names = PortNames::new(&Services::load());
     let mut conversations = Conversations::new();
     let mut report = SniffReport::default();
     let mut first: Option<Duration> = None;
@@ -89,7 +100,7 @@ pub fn sniff(
             draining = true;
         }
         let (header, frame, interface, comment) = match source {
-            Source::Live(capture) => match capture.next_frame()? {
+            Source::Live(capture) => match capture.next_frame().map_err(capturing)? {
                 None if draining => break,
                 None => continue,
                 Some(captured) => {
@@ -101,7 +112,7 @@ pub fn sniff(
                 }
             },
             Source::File(reader) => {
-                let Some(record) = reader.next_record()? else {
+                let Some(record) = reader.next_record().map_err(reading)? else {
                     break;
                 };
                 (
@@ -112,16 +123,23 @@ pub fn sniff(
                 )
             }
         };
+        let (header, frame) = cut(header, frame, options.snaplen);
+        if let Some(expression) = options.expression.as_mut()
+            && !expression.matches(interface.link, frame, header.original_len)?
+        {
+            continue;
+        }
         let packet = decode(interface.link, frame);
         if !options.filter.matches(&packet) {
             continue;
         }
         report.matched += 1;
         if let Some(writer) = save.as_deref_mut() {
-            writer.write(&header, interface, frame)?;
+            writer.write(&header, interface, frame).map_err(writing)?;
         }
         let start = *first.get_or_insert(header.time);
-        let steps = conversations.observe(&packet, header.time);
+        let application = application_of(&packet, &names);
+        let steps = conversations.observe(&packet, application.as_ref(), header.time);
         let seen = Seen {
             number: report.matched,
             header,
@@ -130,6 +148,7 @@ pub fn sniff(
             frame,
             comment,
             packet,
+            application,
             steps,
         };
         if !show(&seen) {
@@ -137,11 +156,56 @@ pub fn sniff(
         }
     }
     if let Some(writer) = save {
-        writer.flush()?;
+        writer.flush().map_err(writing)?;
     }
     if let Source::Live(capture) = source {
         report.kernel = capture.kernel_counts();
     }
     report.connections = conversations.summaries();
     Ok(report)
+}
+
+/// The application layer of a TCP or UDP packet: decoded where a decoder
+/// knows it, otherwise named after its port when it carries bytes.
+fn application_of<'a>(packet: &Packet<'_>, names: &'a PortNames) -> Option<Application<'a>> {
+    let (carrier, ports) = match packet.transport {
+        Some(Transport::Tcp {
+            src_port, dst_port, ..
+        }) => (Carrier::Tcp, (src_port, dst_port)),
+        Some(Transport::Udp {
+            src_port, dst_port, ..
+        }) => (Carrier::Udp, (src_port, dst_port)),
+        _ => return None,
+    };
+    if packet.payload.is_empty() {
+        return None;
+    }
+    application::decode(carrier, ports, packet.payload).or_else(|| {
+        names
+            .conversation(ports, carrier == Carrier::Tcp)
+            .map(|name| Application::Named { name })
+    })
+}
+
+/// The frame as `-s SNAPLEN` keeps it: at most that many bytes.
+fn cut(mut header: RecordHeader, frame: &[u8], snaplen: Option<u32>) -> (RecordHeader, &[u8]) {
+    match snaplen {
+        Some(limit) if frame.len() > limit as usize => {
+            header.captured_len = limit;
+            (header, &frame[..limit as usize])
+        }
+        _ => (header, frame),
+    }
+}
+
+fn capturing(e: io::Error) -> Error {
+    Error::io("capturing", e)
+}
+
+fn reading(e: io::Error) -> Error {
+    Error::io("reading the capture file", e)
+}
+
+fn writing(e: io::Error) -> Error {
+    Error::io("writing the capture file", e)
 }

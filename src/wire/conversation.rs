@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::application::Application;
 use super::packet::{Packet, Transport};
 use super::tcp::Flags;
 
@@ -99,12 +100,34 @@ pub enum Ending {
 pub enum StepKind {
     Syn,
     SynAck,
-    HandshakeComplete { elapsed_ms: f64 },
-    Data { from: Side, bytes: usize },
-    Fin { from: Side, acks_other_fin: bool },
-    FinAcked { by: Side },
-    Closed { ending: Ending, elapsed_ms: f64 },
-    Reset { from: Side, ending: Ending },
+    HandshakeComplete {
+        elapsed_ms: f64,
+    },
+    Data {
+        from: Side,
+        bytes: usize,
+    },
+    /// The application's first exchange on the connection, as far as it
+    /// went: the client's request, then the request with the server's answer.
+    Application {
+        from: Side,
+        exchange: String,
+    },
+    Fin {
+        from: Side,
+        acks_other_fin: bool,
+    },
+    FinAcked {
+        by: Side,
+    },
+    Closed {
+        ending: Ending,
+        elapsed_ms: f64,
+    },
+    Reset {
+        from: Side,
+        ending: Ending,
+    },
 }
 
 /// One named step of one connection, with both ends' states after it.
@@ -171,6 +194,10 @@ struct Connection {
     simultaneous: bool,
     ending: Option<Ending>,
     joined_late: bool,
+    /// The client's first application message, once decoded.
+    request: Option<String>,
+    /// The first exchange has been told whole (answered, or begun by the server).
+    exchange_told: bool,
 }
 
 impl Connection {
@@ -222,7 +249,12 @@ impl Conversations {
 
     /// Follows one packet; returns the steps it made (none for packets that
     /// are not TCP or change nothing worth naming).
-    pub fn observe(&mut self, packet: &Packet<'_>, time: Duration) -> Vec<Step> {
+    pub fn observe(
+        &mut self,
+        packet: &Packet<'_>,
+        application: Option<&Application<'_>>,
+        time: Duration,
+    ) -> Vec<Step> {
         let (
             Some((src_ip, dst_ip)),
             Some(Transport::Tcp {
@@ -277,6 +309,8 @@ impl Conversations {
                     simultaneous: false,
                     ending: None,
                     joined_late,
+                    request: None,
+                    exchange_told: false,
                 });
                 self.by_endpoints.insert(key, id - 1);
                 id - 1
@@ -289,7 +323,7 @@ impl Conversations {
         } else {
             Side::Server
         };
-        let kinds = advance(
+        let mut kinds = advance(
             connection,
             from,
             *flags,
@@ -298,6 +332,7 @@ impl Conversations {
             packet.payload.len(),
             time,
         );
+        kinds.extend(first_exchange(connection, from, application));
         kinds
             .into_iter()
             .map(|kind| Step {
@@ -315,6 +350,34 @@ impl Conversations {
     pub fn summaries(&self) -> Vec<ConnectionSummary> {
         self.connections.iter().map(Connection::summary).collect()
     }
+}
+
+/// Names the application's first request and its answer, once each.
+fn first_exchange(
+    c: &mut Connection,
+    from: Side,
+    application: Option<&Application<'_>>,
+) -> Option<StepKind> {
+    let message = application.filter(|a| a.is_decoded())?;
+    if c.exchange_told {
+        return None;
+    }
+    let exchange = match (from, &c.request) {
+        (Side::Client, None) => {
+            let request = message.summary();
+            c.request = Some(request.clone());
+            request
+        }
+        (Side::Client, Some(_)) => return None,
+        (Side::Server, request) => {
+            c.exchange_told = true;
+            match request {
+                Some(request) => format!("{request} -> {}", message.brief()),
+                None => message.summary(),
+            }
+        }
+    };
+    Some(StepKind::Application { from, exchange })
 }
 
 /// The state machine: what one segment from `from` does to both ends, one
@@ -534,6 +597,7 @@ mod tests {
             }),
             payload: data,
             problem: None,
+            link_len: 0,
         }
     }
 
@@ -546,7 +610,7 @@ mod tests {
         let mut conversations = Conversations::new();
         let mut names = Vec::new();
         for (i, p) in segments.iter().enumerate() {
-            for step in conversations.observe(p, Duration::from_millis(i as u64)) {
+            for step in conversations.observe(p, None, Duration::from_millis(i as u64)) {
                 names.push(format!(
                     "{} {} {}",
                     serde_json::to_value(&step.kind).unwrap()["step"]

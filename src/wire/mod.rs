@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod application;
 pub mod arp;
 pub mod bpf;
 pub mod checksum;

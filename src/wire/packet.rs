@@ -154,6 +154,9 @@ pub struct Packet<'a> {
     pub payload: &'a [u8],
     /// The first layer that could not be read, and why.
     pub problem: Option<&'static str>,
+    /// How many bytes of the frame the link header took (where the network
+    /// layer begins, for dumps without the link header).
+    pub link_len: usize,
 }
 
 impl Packet<'_> {
@@ -194,10 +197,12 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Packet<'_> {
         transport: None,
         payload: frame,
         problem: None,
+        link_len: 0,
     };
     let (ethertype, rest) = match link::peel(link, frame) {
         Ok(peeled) => {
             packet.link = peeled.link;
+            packet.link_len = frame.len() - peeled.rest.len();
             (peeled.ethertype, peeled.rest)
         }
         Err(problem) => {
