@@ -2,7 +2,6 @@
 //! traffic the tests make there (sockit's own connect and listen, ping,
 //! python3); tshark as the reference decoder for saved files.
 
-use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 use crate::netns::{Netns, TwoHosts};
+use crate::tshark::compare_with_tshark;
 
 /// A `sockit sniff` running in a namespace, ready once it says so. Its
 /// stdout goes to a file, so a long capture can never fill a pipe.
@@ -267,129 +267,9 @@ fn saved_captures_agree_with_tshark() {
     );
     assert_eq!(status.code(), Some(1), "{err}");
     let _ = sniffer.stop();
-    compare_with_tshark(&file);
-}
-
-fn compare_with_tshark(file: &Path) {
-    let fields = [
-        "frame.len",
-        "ip.src",
-        "ip.dst",
-        "ipv6.src",
-        "ipv6.dst",
-        "ip.ttl",
-        "tcp.srcport",
-        "tcp.dstport",
-        "tcp.flags",
-        "tcp.seq_raw",
-        "tcp.ack_raw",
-        "tcp.len",
-        "tcp.window_size_value",
-        "udp.srcport",
-        "udp.dstport",
-        "udp.length",
-        "icmp.type",
-        "icmpv6.type",
-    ];
-    let mut tshark = std::process::Command::new("tshark");
-    tshark.args([
-        "-r",
-        file.to_str().unwrap(),
-        "-T",
-        "fields",
-        "-E",
-        "occurrence=f",
-    ]);
-    for field in fields {
-        tshark.args(["-e", field]);
-    }
-    let theirs = tshark.output().unwrap();
-    assert!(
-        theirs.status.success(),
-        "{}",
-        String::from_utf8_lossy(&theirs.stderr)
-    );
-    let theirs = String::from_utf8(theirs.stdout).unwrap();
-    let (status, mine, err) = run(
-        sockit().args(["sniff", "-r", file.to_str().unwrap(), "--json"]),
-        30,
-    );
-    assert!(status.success(), "{err}");
-    let mine: Vec<Value> = String::from_utf8(mine)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let theirs: Vec<&str> = theirs.lines().collect();
-    assert_eq!(mine.len(), theirs.len());
-    assert!(mine.len() >= 15, "a varied capture: {} packets", mine.len());
-    let text = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let mut quoted_errors = 0;
-    for (m, t) in mine.iter().zip(&theirs) {
-        let t: Vec<&str> = t.split('\t').collect();
-        let (net, tr) = (&m["network"], &m["transport"]);
-        let v4 = net["type"] == "ipv4";
-        let tcp = tr["type"] == "tcp";
-        let udp = tr["type"] == "udp";
-        let icmp = tr["type"] == "icmp";
-        let flags = tr["flags"].as_array().map(|names| {
-            let bit = |n: &str| match n {
-                "FIN" => 1,
-                "SYN" => 2,
-                "RST" => 4,
-                "PSH" => 8,
-                "ACK" => 16,
-                "URG" => 32,
-                "ECE" => 64,
-                "CWR" => 128,
-                _ => 0,
-            };
-            format!(
-                "0x{:04x}",
-                names.iter().map(|n| bit(n.as_str().unwrap())).sum::<u32>()
-            )
-        });
-        // A column tshark fills only for packets of that kind.
-        let only = |applies: bool, value: &Value| if applies { text(value) } else { String::new() };
-        let v6 = net["type"] == "ipv6";
-        let expected = [
-            m["length"].to_string(),
-            only(v4, &net["src"]),
-            only(v4, &net["dst"]),
-            only(v6, &net["src"]),
-            only(v6, &net["dst"]),
-            only(v4, &net["ttl"]),
-            only(tcp, &tr["src_port"]),
-            only(tcp, &tr["dst_port"]),
-            flags.unwrap_or_default(),
-            only(tcp, &tr["seq"]),
-            only(tcp, &tr["ack"]),
-            only(tcp, &m["payload"]["length"]),
-            only(tcp, &tr["window"]),
-            only(udp, &tr["src_port"]),
-            only(udp, &tr["dst_port"]),
-            only(udp, &tr["length"]),
-            only(icmp && tr["version"] == 4, &tr["kind"]),
-            only(icmp && tr["version"] == 6, &tr["kind"]),
-        ];
-        // An ICMP error quotes the packet that failed; tshark reports the
-        // quoted UDP header's fields as udp.*, sockit as the error's `quoted`.
-        let mut expected = expected;
-        let quoted = &tr["quoted"];
-        if quoted["protocol"] == 17 {
-            expected[13] = text(&quoted["src_port"]);
-            expected[14] = text(&quoted["dst_port"]);
-            expected[15] = t[15].to_string(); // the quoted length: not decoded
-        }
-        assert_eq!(t, expected, "packet {}: {m}", m["number"]);
-        quoted_errors += usize::from(quoted["protocol"] == 17);
-    }
+    let seen = compare_with_tshark(&file);
     assert_eq!(
-        quoted_errors, 1,
+        seen.quoted_udp_errors, 1,
         "the port unreachable about the UDP datagram"
     );
 }

@@ -1,0 +1,489 @@
+//! The capture files people have: tcpdump's `-i any` (Linux cooked v2) and
+//! dumpcap's pcapng (two interfaces, two link types), made in a namespace
+//! from traffic the test makes there (DNS over UDP and TCP to a small
+//! python3 server, curl to `python3 -m http.server`, an `openssl s_client
+//! -servername` handshake, sockit's own TCP, UDP and ping), read by sockit
+//! and by tshark and compared on every packet; then tcpdump's filter
+//! language against `tcpdump -r` on a capture with VLAN tags.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::helpers::*;
+use crate::netns::{Netns, TwoHosts};
+use crate::tshark::compare_with_tshark;
+
+/// A DNS server for A questions (answer 192.0.2.7) on 127.0.0.1:53, UDP and
+/// TCP, and its client: `server` or `client` as the first argument.
+const DNS: &str = r#"
+import socket, struct, sys, threading
+def answer(q):
+    i = 12
+    while q[i] != 0:
+        i += q[i] + 1
+    question = q[12:i + 5]
+    record = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + socket.inet_aton("192.0.2.7")
+    return q[:2] + b"\x81\x80" + struct.pack(">HHHH", 1, 1, 0, 0) + question + record
+def query(name, ident):
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    return struct.pack(">HHHHHH", ident, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack(">HH", 1, 1)
+if sys.argv[1] == "server":
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 53))
+    tcp = socket.socket()
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("127.0.0.1", 53))
+    tcp.listen()
+    def serve_tcp():
+        while True:
+            c, _ = tcp.accept()
+            n = struct.unpack(">H", c.recv(2))[0]
+            q = b""
+            while len(q) < n:
+                q += c.recv(n - len(q))
+            r = answer(q)
+            c.sendall(struct.pack(">H", len(r)) + r)
+            c.close()
+    threading.Thread(target=serve_tcp, daemon=True).start()
+    print("ready", flush=True)
+    while True:
+        q, peer = udp.recvfrom(512)
+        udp.sendto(answer(q), peer)
+else:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    u.sendto(query("example.org", 0x1234), ("127.0.0.1", 53))
+    u.recv(512)
+    t = socket.create_connection(("127.0.0.1", 53), timeout=5)
+    q = query("tcp.example.org", 0x4321)
+    t.sendall(struct.pack(">H", len(q)) + q)
+    t.recv(512)
+    t.close()
+"#;
+
+/// A process in a namespace that is ready once its stderr (or stdout) says so.
+struct Background {
+    child: Child,
+    log: LineLog,
+}
+
+impl Background {
+    fn start(mut command: Command, ready: &str, on_stdout: bool) -> Background {
+        command.stdin(Stdio::null());
+        if on_stdout {
+            command.stdout(Stdio::piped()).stderr(Stdio::null());
+        } else {
+            command.stdout(Stdio::null()).stderr(Stdio::piped());
+        }
+        let mut child = command.spawn().unwrap();
+        let stream: Box<dyn std::io::Read + Send> = if on_stdout {
+            Box::new(child.stdout.take().unwrap())
+        } else {
+            Box::new(child.stderr.take().unwrap())
+        };
+        let log = LineLog::collect(stream, |_| {});
+        let background = Background { child, log };
+        background.log.wait_for(ready, 15);
+        background
+    }
+
+    /// Stops it with SIGINT (a capture then writes out what it has).
+    fn interrupt(mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        wait_child(&mut self.child, 15);
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The servers the traffic goes to, in `ns`: DNS on 53, HTTP on 80, TLS on 443.
+struct Servers {
+    _dns: Background,
+    _http: Background,
+    _tls: Listener,
+}
+
+fn start_servers(ns: &Netns) -> Servers {
+    require("python3", "python3");
+    require("curl", "curl");
+    require("openssl", "openssl");
+    let dns = Background::start(ns.exec(&["python3", "-c", DNS, "server"]), "ready", true);
+    let dir = std::env::temp_dir();
+    let mut http = ns.exec(&[
+        "python3",
+        "-u",
+        "-m",
+        "http.server",
+        "80",
+        "--bind",
+        "127.0.0.1",
+    ]);
+    http.current_dir(dir);
+    let http = Background::start(http, "Serving HTTP", true);
+    let tls = Listener::start_with(
+        ns.exec(&[env!("CARGO_BIN_EXE_sockit")]),
+        &["--tls", "-k", "--echo", "127.0.0.1", "443"],
+        Stdio::null(),
+        Stdio::null(),
+    );
+    Servers {
+        _dns: dns,
+        _http: http,
+        _tls: tls,
+    }
+}
+
+/// One of each kind of traffic, made while a capture runs.
+fn make_traffic(ns: &Netns) {
+    let status = ns.exec(&["python3", "-c", DNS, "client"]).status().unwrap();
+    assert!(status.success(), "the DNS client failed");
+    let (status, _, err) = run(
+        &mut ns.exec(&["curl", "-sS", "-o", "/dev/null", "http://127.0.0.1/"]),
+        30,
+    );
+    assert!(status.success(), "{err}");
+    let (status, _, err) = run(
+        &mut ns.exec(&[
+            "openssl",
+            "s_client",
+            "-connect",
+            "127.0.0.1:443",
+            "-servername",
+            "example.org",
+            "-alpn",
+            "h2,http/1.1",
+        ]),
+        30,
+    );
+    assert!(status.success(), "{err}");
+    let (status, _, err) = run(
+        &mut ns.sockit(&["ping", "-c", "2", "-i", "0.05", "::1"]),
+        30,
+    );
+    assert!(status.success(), "{err}");
+    let (status, _, err) = run_with_input(
+        &mut ns.sockit(&["connect", "-u", "-w", "0.2", "127.0.0.1", "9"]),
+        b"to nobody\n",
+        30,
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+}
+
+/// The application fields every capture of [`make_traffic`] must show.
+fn assert_applications(compared: &crate::tshark::Compared) {
+    for name in ["example.org", "tcp.example.org"] {
+        assert!(
+            compared.dns_names.iter().any(|n| n == name),
+            "{:?}",
+            compared.dns_names
+        );
+    }
+    assert!(compared.dns_addresses.iter().any(|a| a == "192.0.2.7"));
+    assert!(compared.http_requests.iter().any(|u| u == "/"));
+    assert!(compared.http_statuses.iter().any(|s| s == "200"));
+    assert_eq!(compared.tls_server_names, vec!["example.org"]);
+}
+
+fn capture_with(ns: &Netns, argv: &[&str], ready: &str, file: &Path) {
+    let _servers = start_servers(ns);
+    let mut full: Vec<&str> = argv.to_vec();
+    full.extend(["-w", file.to_str().unwrap()]);
+    let capture = Background::start(ns.exec(&full), ready, false);
+    make_traffic(ns);
+    capture.interrupt();
+}
+
+#[test]
+fn tcpdump_any_cooked_v2_agrees_with_tshark() {
+    require("tcpdump", "tcpdump");
+    let ns = Netns::new("cooked");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("any.pcap");
+    capture_with(
+        &ns,
+        &["tcpdump", "-i", "any", "--immediate-mode"],
+        "listening on",
+        &file,
+    );
+    let compared = compare_with_tshark(&file);
+    assert!(compared.packets >= 30, "{compared:?}");
+    assert_applications(&compared);
+    let (_, out, _) = run(
+        sockit().args(["sniff", "-r", file.to_str().unwrap(), "--json", "-c", "1"]),
+        30,
+    );
+    let first: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(first["link"]["type"], "cooked");
+    assert_eq!(first["link"]["version"], 2);
+}
+
+#[test]
+fn dumpcap_pcapng_with_two_link_types_agrees_with_tshark() {
+    require("dumpcap", "wireshark-common");
+    let ns = Netns::new("pcapng");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two.pcapng");
+    capture_with(
+        &ns,
+        &["dumpcap", "-q", "-i", "lo", "-i", "any"],
+        "Capturing on",
+        &file,
+    );
+    let compared = compare_with_tshark(&file);
+    assert_applications_twice(&compared);
+    let names: std::collections::BTreeSet<&str> =
+        compared.interfaces.iter().map(String::as_str).collect();
+    assert_eq!(names, ["any", "lo"].into());
+    // Written back as pcapng, names and link types survive (tshark reads it).
+    let copy = dir.path().join("copy.pcapng");
+    let (status, _, err) = run(
+        sockit().args([
+            "sniff",
+            "-r",
+            file.to_str().unwrap(),
+            "-w",
+            copy.to_str().unwrap(),
+        ]),
+        60,
+    );
+    assert!(status.success(), "{err}");
+    let copied = compare_with_tshark(&copy);
+    assert_eq!(copied.packets, compared.packets);
+    assert_eq!(copied.interfaces, compared.interfaces);
+    // pcap holds one link type: the mix is refused with the way out.
+    let (status, _, err) = run(
+        sockit().args([
+            "sniff",
+            "-r",
+            file.to_str().unwrap(),
+            "-w",
+            dir.path().join("mixed.pcap").to_str().unwrap(),
+        ]),
+        60,
+    );
+    assert_eq!(status.code(), Some(1));
+    assert!(err.contains("name the file .pcapng"), "{err}");
+}
+
+/// Each packet is seen on lo and on any: every application field twice.
+fn assert_applications_twice(compared: &crate::tshark::Compared) {
+    assert_applications(&crate::tshark::Compared {
+        tls_server_names: compared.tls_server_names[..1].to_vec(),
+        ..compared.clone()
+    });
+    assert_eq!(compared.tls_server_names.len(), 2);
+}
+
+/// ICMP echo requests tagged for VLAN 10 and 20 and a UDP datagram on VLAN
+/// 20, sent raw on the interface named by the first argument.
+const VLAN_FRAMES: &str = r#"
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xffff)
+    t += t >> 16
+    return ~t & 0xffff
+def ip(proto, payload):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0,
+                    socket.inet_aton("192.168.77.1"), socket.inet_aton("192.168.77.2"))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+def tagged(vid, packet):
+    return b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + struct.pack("!HH", 0x8100, vid) + b"\x08\x00" + packet
+for vid, seq in [(10, 1), (10, 2), (20, 3)]:
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 7, seq) + b"vlan"
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    s.send(tagged(vid, ip(1, icmp)))
+s.send(tagged(20, ip(17, struct.pack("!HHHH", 4000, 5353, 13, 0) + b"hello")))
+"#;
+
+/// Two hosts, a VLAN on their link, and traffic of many kinds between them,
+/// captured on a's end with tcpdump (Ethernet frames, VLAN tags kept).
+fn vlan_capture(dir: &Path) -> (PathBuf, TwoHosts) {
+    require("tcpdump", "tcpdump");
+    let net = TwoHosts::new("flt");
+    let (a, b, veth) = (&net.a, &net.b, &net.veth_a);
+    a.setup(&format!(
+        "ip -n {} addr add fd00:77::1/64 dev {veth} nodad",
+        a.name
+    ));
+    let veth_b = veth.replacen("va", "vb", 1);
+    b.setup(&format!(
+        "ip -n {} addr add fd00:77::2/64 dev {veth_b} nodad",
+        b.name
+    ));
+    let _echo = Listener::start_with(
+        b.exec(&[env!("CARGO_BIN_EXE_sockit")]),
+        &["-k", "--echo", "::", "7000"],
+        Stdio::null(),
+        Stdio::null(),
+    );
+    let file = dir.join("vlan.pcap");
+    let capture = Background::start(
+        a.exec(&[
+            "tcpdump",
+            "-i",
+            veth,
+            "--immediate-mode",
+            "-w",
+            file.to_str().unwrap(),
+        ]),
+        "listening on",
+        false,
+    );
+    // This kernel has no 802.1Q module: tagged frames are written raw.
+    let status = a
+        .exec(&["python3", "-c", VLAN_FRAMES, veth])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let b_addr = net.address_of_b();
+    for target in [b_addr.as_str(), "fd00:77::2"] {
+        let (status, _, err) = run(
+            &mut a.sockit(&["ping", "-c", "2", "-i", "0.05", target]),
+            30,
+        );
+        assert!(status.success(), "{target}: {err}");
+    }
+    for target in [b_addr.as_str(), "fd00:77::2"] {
+        let (status, out, err) =
+            run_with_input(&mut a.sockit(&["connect", target, "7000"]), b"hello\n", 30);
+        assert!(status.success() && out == b"hello\n", "{err}");
+    }
+    let (status, _, _) = run(&mut a.sockit(&["connect", &b_addr, "7001"]), 30);
+    assert_eq!(status.code(), Some(1));
+    let (status, _, _) = run_with_input(
+        &mut a.sockit(&["connect", "-u", "-w", "0.2", &b_addr, "5353"]),
+        b"datagram\n",
+        30,
+    );
+    assert_eq!(status.code(), Some(1));
+    capture.interrupt();
+    (file, net)
+}
+
+/// The frames (time stamp and bytes) of a capture file, in order.
+fn frames(file: &Path) -> Vec<(std::time::Duration, Vec<u8>)> {
+    let mut reader =
+        sockit::wire::pcap::CaptureReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    let mut frames = Vec::new();
+    while let Some(record) = reader.next_record().unwrap() {
+        frames.push((record.header.time, record.frame.to_vec()));
+    }
+    frames
+}
+
+#[test]
+fn filter_expressions_select_what_tcpdump_selects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, net) = vlan_capture(dir.path());
+    let (a, b) = (format!("{}.1", net.prefix), net.address_of_b());
+    let total = frames(&file).len();
+    let expressions = [
+        format!("host {b}"),
+        format!("src host {a}"),
+        format!("dst host {b} and tcp"),
+        format!("net {}.0/24", net.prefix),
+        "vlan and net 192.168.77.0 mask 255.255.255.0".to_string(),
+        "ip6 and tcp".to_string(),
+        "port 7000".to_string(),
+        "tcp dst port 7000".to_string(),
+        "portrange 7000-7001".to_string(),
+        "udp".to_string(),
+        "tcp".to_string(),
+        "icmp".to_string(),
+        "icmp6".to_string(),
+        "ip6".to_string(),
+        "arp".to_string(),
+        "vlan".to_string(),
+        "vlan 10 and icmp".to_string(),
+        "not vlan and ip".to_string(),
+        "tcp[tcpflags] & tcp-syn != 0".to_string(),
+        "tcp[tcpflags] & (tcp-rst) != 0".to_string(),
+        "tcp[tcpflags] & tcp-fin != 0 and src port 7000".to_string(),
+        "icmp[icmptype] == icmp-echo".to_string(),
+        format!("not host {b}"),
+        "udp port 5353 or (icmp and not vlan)".to_string(),
+        "ether broadcast".to_string(),
+        "less 80".to_string(),
+        "greater 90 and tcp".to_string(),
+        "ip proto 17".to_string(),
+    ];
+    let mut selected_none = Vec::new();
+    for expression in &expressions {
+        let theirs = dir.path().join("tcpdump.pcap");
+        let status = Command::new("tcpdump")
+            .args([
+                "-r",
+                file.to_str().unwrap(),
+                "-w",
+                theirs.to_str().unwrap(),
+                expression,
+            ])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "tcpdump rejected {expression:?}");
+        let mine = dir.path().join("sockit.pcap");
+        let (status, _, err) = run(
+            sockit().args([
+                "sniff",
+                "-r",
+                file.to_str().unwrap(),
+                "-w",
+                mine.to_str().unwrap(),
+                expression,
+            ]),
+            30,
+        );
+        assert!(status.success(), "{expression}: {err}");
+        let selected = frames(&mine);
+        assert_eq!(selected, frames(&theirs), "{expression}");
+        assert!(selected.len() < total, "{expression} selects everything");
+        if selected.is_empty() {
+            selected_none.push(expression.clone());
+        }
+    }
+    assert!(
+        selected_none.is_empty(),
+        "every expression selects something on this capture: {selected_none:?}"
+    );
+}
+
+#[test]
+fn expression_errors_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("empty.pcap");
+    let mut writer = sockit::wire::pcap::CaptureWriter::new(
+        std::fs::File::create(&file).unwrap(),
+        sockit::wire::pcap::Format::Pcap,
+        sockit::wire::link::LinkType::Ethernet,
+    )
+    .unwrap();
+    writer.flush().unwrap();
+    drop(writer);
+    for expression in ["tcp port", "host", "portrange 9-x", "vlan and and"] {
+        let (status, _, err) = run(
+            sockit().args(["sniff", "-r", file.to_str().unwrap(), expression]),
+            30,
+        );
+        assert_eq!(status.code(), Some(2), "{expression}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("does not compile") && err.contains("pcap-filter"),
+            "{err}"
+        );
+    }
+}
