@@ -656,7 +656,12 @@ fn hex_dump(bytes: &[u8], ascii: bool, out: &mut String) {
         }
         if ascii {
             out.push_str("  ");
-            out.extend(chunk.iter().map(|&b| printable(b)));
+            // tcpdump shows only visible characters here: a space is a dot.
+            out.extend(
+                chunk
+                    .iter()
+                    .map(|&b| if b == b' ' { '.' } else { printable(b) }),
+            );
         }
         out.push('\n');
     }

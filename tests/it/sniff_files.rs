@@ -489,3 +489,134 @@ fn expression_errors_are_usage_errors() {
         );
     }
 }
+
+/// `tcpdump -n -r FILE ARGS` (or sockit's), with TZ set, as text.
+fn printed(program: &str, file: &Path, args: &[&str], tz: &str) -> String {
+    let mut command = if program == "tcpdump" {
+        let mut c = Command::new("tcpdump");
+        c.args(["-n", "-r", file.to_str().unwrap()]);
+        c
+    } else {
+        let mut c = sockit();
+        c.args(["sniff", "-r", file.to_str().unwrap()]);
+        c
+    };
+    command.args(args).env("TZ", tz);
+    let (status, out, err) = run(&mut command, 60);
+    assert!(status.success(), "{program} {args:?}: {err}");
+    let text = String::from_utf8(out).unwrap();
+    // sockit's closing table is not a packet.
+    match text.split_once("\nTCP connections:") {
+        Some((packets, _)) => packets.to_string(),
+        None => text,
+    }
+}
+
+/// The summary lines: tcpdump's as they are, sockit's without the packet number.
+fn packet_lines(program: &str, text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('\t'))
+        .filter_map(|l| {
+            if program == "tcpdump" {
+                // -ttt's and -ttttt's times are right-aligned.
+                return Some(l.trim_start().to_string());
+            }
+            let (number, rest) = l.trim_start().split_once(' ')?;
+            number.parse::<u64>().ok().map(|_| rest.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn tcpdump_flags_print_what_tcpdump_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _net) = vlan_capture(dir.path());
+    // Dumps: the same lines, byte for byte.
+    for flag in ["-x", "-xx", "-X", "-XX"] {
+        let dump = |program: &str| -> Vec<String> {
+            printed(program, &file, &[flag], "UTC")
+                .lines()
+                .filter(|l| l.starts_with("\t0x"))
+                .map(str::to_string)
+                .collect()
+        };
+        let theirs = dump("tcpdump");
+        let mine = dump("sockit");
+        assert!(theirs.len() > 20, "{flag}: {theirs:?}");
+        let first_difference = mine.iter().zip(&theirs).position(|(m, t)| m != t);
+        assert_eq!(first_difference, None, "{flag}: {mine:?}");
+        assert_eq!(mine.len(), theirs.len(), "{flag}");
+    }
+    // Time stamps: the first words of each line (two for a date), in a
+    // zone half an hour off UTC so that the local time of day is tested.
+    for (flags, zone, words) in [
+        (&[][..], "IST-5:30", 1),
+        (&["-tt"][..], "UTC", 1),
+        (&["-ttt"][..], "UTC", 1),
+        (&["-tttt"][..], "IST-5:30", 2),
+        (&["-ttttt"][..], "UTC", 1),
+    ] {
+        let stamps = |program: &str| -> Vec<String> {
+            packet_lines(program, &printed(program, &file, flags, zone))
+                .iter()
+                .map(|l| l.split(' ').take(words).collect::<Vec<_>>().join(" "))
+                .collect()
+        };
+        let theirs = stamps("tcpdump");
+        assert!(theirs.len() > 20, "{flags:?}: {theirs:?}");
+        assert_eq!(stamps("sockit"), theirs, "{flags:?}");
+    }
+    // -t: no time at all; the line starts with the packet.
+    let untimed = packet_lines("sockit", &printed("sockit", &file, &["-t"], "UTC"));
+    let timed = packet_lines("sockit", &printed("sockit", &file, &[], "UTC"));
+    assert_eq!(untimed.len(), timed.len());
+    for (u, t) in untimed.iter().zip(&timed) {
+        let (time, rest) = t.split_once(' ').unwrap();
+        assert_eq!((time.len(), &time[2..3], u.as_str()), (15, ":", rest));
+    }
+    // -e: the hardware addresses tcpdump -e names, on the same packet's line.
+    let theirs = packet_lines("tcpdump", &printed("tcpdump", &file, &["-e"], "UTC"));
+    let mine = packet_lines("sockit", &printed("sockit", &file, &["-e", "-nn"], "UTC"));
+    assert_eq!(theirs.len(), mine.len());
+    for (t, m) in theirs.iter().zip(&mine) {
+        let words: Vec<&str> = t.split(' ').collect();
+        let (src, dst) = (words[1], words[3].trim_end_matches(','));
+        assert!(m.contains(&format!("{src} → {dst}")), "{m}\n{t}");
+    }
+    // -q: addresses, protocol and length; no flags or sequence numbers.
+    let quiet = printed("sockit", &file, &["-q", "tcp"], "UTC");
+    assert!(quiet.contains(" TCP len "), "{quiet}");
+    assert!(!quiet.contains("seq ") && !quiet.contains("[S]"), "{quiet}");
+    // -A: the application's text as text.
+    let ascii = printed("sockit", &file, &["-A", "tcp port 7000"], "UTC");
+    assert!(ascii.lines().any(|l| l.ends_with("hello")), "{ascii}");
+    // -s: frames cut to the snapshot length, and said so.
+    let (_, out, _) = run(
+        sockit().args(["sniff", "-r", file.to_str().unwrap(), "-s", "60", "--json"]),
+        60,
+    );
+    let records: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records
+            .iter()
+            .all(|r| r["captured"].as_u64().unwrap() <= 60)
+    );
+    assert!(records.iter().any(|r| r["length"].as_u64().unwrap() > 60));
+    let cut = printed("sockit", &file, &["-s", "60", "greater 90"], "UTC");
+    assert!(cut.contains("[captured 60 of"), "{cut}");
+}
+
+#[test]
+fn list_interfaces_as_tcpdump_does() {
+    let ns = Netns::new("listif");
+    let (status, out, err) = run(&mut ns.sockit(&["sniff", "-D"]), 30);
+    assert!(status.success(), "{err}");
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1.lo [Up, Running, Loopback]", "{out}");
+    assert!(lines[1].starts_with("2.any "), "{out}");
+}
