@@ -72,10 +72,11 @@ struct Background {
 impl Background {
     fn start(mut command: Command, ready: &str, on_stdout: bool) -> Background {
         command.stdin(Stdio::null());
+        // Waiting on stderr, stdout stays where the caller pointed it.
         if on_stdout {
             command.stdout(Stdio::piped()).stderr(Stdio::null());
         } else {
-            command.stdout(Stdio::null()).stderr(Stdio::piped());
+            command.stderr(Stdio::piped());
         }
         let mut child = command.spawn().unwrap();
         let stream: Box<dyn std::io::Read + Send> = if on_stdout {
@@ -197,7 +198,9 @@ fn capture_with(ns: &Netns, argv: &[&str], ready: &str, file: &Path) {
     let _servers = start_servers(ns);
     let mut full: Vec<&str> = argv.to_vec();
     full.extend(["-w", file.to_str().unwrap()]);
-    let capture = Background::start(ns.exec(&full), ready, false);
+    let mut command = ns.exec(&full);
+    command.stdout(Stdio::null());
+    let capture = Background::start(command, ready, false);
     make_traffic(ns);
     // What the kernel has queued for the capture reaches its file before it stops.
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -333,18 +336,16 @@ fn vlan_capture(dir: &Path) -> (PathBuf, TwoHosts) {
         Stdio::null(),
     );
     let file = dir.join("vlan.pcap");
-    let capture = Background::start(
-        a.exec(&[
-            "tcpdump",
-            "-i",
-            veth,
-            "--immediate-mode",
-            "-w",
-            file.to_str().unwrap(),
-        ]),
-        "listening on",
-        false,
-    );
+    let mut tcpdump = a.exec(&[
+        "tcpdump",
+        "-i",
+        veth,
+        "--immediate-mode",
+        "-w",
+        file.to_str().unwrap(),
+    ]);
+    tcpdump.stdout(Stdio::null());
+    let capture = Background::start(tcpdump, "listening on", false);
     // This kernel has no 802.1Q module: tagged frames are written raw.
     let status = a
         .exec(&["python3", "-c", VLAN_FRAMES, veth])
@@ -619,4 +620,65 @@ fn list_interfaces_as_tcpdump_does() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "1.lo [Up, Running, Loopback]", "{out}");
     assert!(lines[1].starts_with("2.any "), "{out}");
+}
+
+/// A live capture with an expression: the kernel's program (libpcap's,
+/// behind the hardware-type check) lets only port 80 through; the narrator
+/// names the first HTTP exchange and the TLS hello; the pcapng it writes
+/// keeps the interface's name.
+#[test]
+fn live_expression_and_the_application_narrated() {
+    let ns = Netns::new("liveexpr");
+    let _servers = start_servers(&ns);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("live.pcapng");
+    let stdout = tempfile::NamedTempFile::new().unwrap();
+    let mut sniff = ns.sockit(&[
+        "sniff",
+        "-v",
+        "-i",
+        "lo",
+        "-w",
+        saved.to_str().unwrap(),
+        "tcp port 80 or tcp port 443",
+    ]);
+    sniff.stdout(stdout.reopen().unwrap());
+    let capture = Background::start(sniff, "capturing on", false);
+    make_traffic(&ns);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    capture.interrupt();
+    let out = std::fs::read_to_string(stdout.path()).unwrap();
+    let lines = packet_lines("sockit", &out);
+    assert!(lines.len() >= 10, "{out}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(":80 ") || l.contains(":443 ")),
+        "{out}"
+    );
+    assert!(
+        out.contains("HTTP GET / (Host: 127.0.0.1) -> 200 OK"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "TLS ClientHello for example.org (TLS 1.3, ALPN h2, http/1.1) -> ServerHello TLS 1.3"
+        ),
+        "{out}"
+    );
+    let compared = compare_with_tshark(&saved);
+    assert_eq!(compared.packets, lines.len());
+    assert!(compared.interfaces.iter().all(|i| i == "lo"));
+}
+
+/// Bytes on the DNS port that are not DNS are shown as malformed, and the
+/// packets after them are decoded as before.
+#[test]
+fn malformed_application_data_never_stops_the_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _net) = vlan_capture(dir.path());
+    let out = printed("sockit", &file, &["--layers"], "UTC");
+    let at = out.find("DNS [malformed").expect(&out);
+    assert!(out[at..].contains("application DNS [malformed"), "{out}");
+    assert!(out[at..].contains(" ICMP echo request"), "{out}");
 }
