@@ -7,4 +7,5 @@ pub mod progress;
 pub mod report;
 pub mod scan;
 pub mod sniff;
+pub mod text;
 pub mod tls;

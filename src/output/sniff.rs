@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use std::time::Duration;
 
+use crate::output::text::{
+    push_endpoint, push_escaped, push_number, push_right_aligned, push_zero_padded,
+};
 use crate::sys::local_time::local_time;
 use crate::tools::sniff::Seen;
 use crate::wire::application::Application;
@@ -106,17 +109,23 @@ impl Printer {
             write_json(seen, style, out);
             return;
         }
-        let _ = write!(out, "{:>5} ", seen.number);
+        push_right_aligned(out, seen.number, 5);
+        out.push(' ');
         self.time(seen, out);
         if let Some(interface) = seen.interface {
-            let _ = write!(out, "{interface:<6} ");
+            out.push_str(interface);
+            for _ in interface.chars().count()..6 {
+                out.push(' ');
+            }
+            out.push(' ');
         }
         if style.link_header {
             link_summary(&seen.packet.link, out);
         }
         summary(&seen.packet, style.quiet, out);
         if let Some(application) = seen.application.as_ref().filter(|_| !style.quiet) {
-            let _ = write!(out, ": {}", application.summary());
+            out.push_str(": ");
+            push_escaped(out, &application.summary());
         }
         if seen.header.captured_len < seen.header.original_len {
             let _ = write!(
@@ -127,7 +136,9 @@ impl Printer {
         }
         out.push('\n');
         if let Some(comment) = seen.comment.filter(|_| style.comments) {
-            let _ = writeln!(out, "        comment    {}", escape(comment));
+            out.push_str("        comment    ");
+            push_escaped(out, comment);
+            out.push('\n');
         }
         if style.layers {
             layers(seen, out);
@@ -140,7 +151,9 @@ impl Printer {
             Dump::Ascii => ascii_dump(network, out),
         }
         for step in &seen.steps {
-            let _ = writeln!(out, "      ↳ {}", narrate(step));
+            out.push_str("      ↳ ");
+            write_narration(step, out);
+            out.push('\n');
         }
     }
 
@@ -151,7 +164,10 @@ impl Printer {
         match self.style.time {
             TimeFormat::Hidden => {}
             TimeFormat::Epoch => {
-                let _ = write!(out, "{}.{:06} ", time.as_secs(), time.subsec_micros());
+                push_number(out, time.as_secs());
+                out.push('.');
+                push_zero_padded(out, time.subsec_micros(), 6);
+                out.push(' ');
             }
             TimeFormat::SincePrevious => duration(since_previous, out),
             TimeFormat::SinceFirst => duration(seen.relative, out),
@@ -162,7 +178,10 @@ impl Printer {
                     self.clock = Some((second, calendar(second, date)));
                 }
                 if let Some((_, text)) = &self.clock {
-                    let _ = write!(out, "{text}.{:06} ", time.subsec_micros());
+                    out.push_str(text);
+                    out.push('.');
+                    push_zero_padded(out, time.subsec_micros(), 6);
+                    out.push(' ');
                 }
             }
         }
@@ -234,11 +253,21 @@ fn link_summary(link: &Option<Link>, out: &mut String) {
 
 /// Control characters shown as escapes, so a file cannot drive the terminal.
 fn escape(text: &str) -> String {
-    text.chars().flat_map(char::escape_debug).collect()
+    let mut escaped = String::new();
+    push_escaped(&mut escaped, text);
+    escaped
 }
 
 fn endpoint(ip: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
+}
+
+/// `from → to ` for a transport's two ends.
+fn push_ends(out: &mut String, src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16) {
+    push_endpoint(out, src, src_port);
+    out.push_str(" → ");
+    push_endpoint(out, dst, dst_port);
+    out.push(' ');
 }
 
 /// tcpdump-like: addresses, protocol, the fields that matter. The
@@ -300,18 +329,26 @@ fn transport_summary(
             window,
             ..
         } => {
-            let (from, to) = (endpoint(src, *src_port), endpoint(dst, *dst_port));
-            let _ = write!(out, "{from} → {to} TCP [{flags}] seq {seq}");
+            push_ends(out, src, *src_port, dst, *dst_port);
+            out.push_str("TCP [");
+            flags.push_letters(out);
+            out.push_str("] seq ");
+            push_number(out, *seq);
             if flags.has(crate::wire::tcp::Flags::ACK) {
-                let _ = write!(out, " ack {ack}");
+                out.push_str(" ack ");
+                push_number(out, *ack);
             }
-            let _ = write!(out, " win {window} len {len}");
+            out.push_str(" win ");
+            push_number(out, *window);
+            out.push_str(" len ");
+            push_number(out, len);
         }
         Transport::Udp {
             src_port, dst_port, ..
         } => {
-            let (from, to) = (endpoint(src, *src_port), endpoint(dst, *dst_port));
-            let _ = write!(out, "{from} → {to} UDP len {len}");
+            push_ends(out, src, *src_port, dst, *dst_port);
+            out.push_str("UDP len ");
+            push_number(out, len);
         }
         Transport::Icmp {
             version,
@@ -691,8 +728,39 @@ fn printable(b: u8) -> char {
 
 /// A step in words, with both ends' states after it.
 pub fn narrate(step: &Step) -> String {
-    let id = step.connection;
-    let what = match &step.kind {
+    let mut text = String::new();
+    write_narration(step, &mut text);
+    text
+}
+
+/// [`narrate`], appended to `out`: a data step (the most common, one per
+/// segment that carries bytes) without `core::fmt`.
+fn write_narration(step: &Step, out: &mut String) {
+    out.push_str("tcp#");
+    push_number(out, step.connection);
+    out.push(' ');
+    match &step.kind {
+        StepKind::Data { from, bytes } => {
+            out.push_str("data: ");
+            push_number(out, *bytes);
+            out.push_str(" bytes ");
+            out.push_str(from.name());
+            out.push_str(" → ");
+            out.push_str(other(*from));
+        }
+        StepKind::Application { exchange, .. } => push_escaped(out, exchange),
+        kind => out.push_str(&describe_step(step, kind)),
+    }
+    out.push_str(" (client ");
+    out.push_str(step.client_state.name());
+    out.push_str(", server ");
+    out.push_str(step.server_state.name());
+    out.push(')');
+}
+
+/// The rarer steps, in words.
+fn describe_step(step: &Step, kind: &StepKind) -> String {
+    match kind {
         StepKind::Syn => format!(
             "SYN: {} asks {} to open a connection",
             step.client, step.server
@@ -701,10 +769,7 @@ pub fn narrate(step: &Step) -> String {
         StepKind::HandshakeComplete { elapsed_ms } => {
             format!("ACK: handshake complete in {elapsed_ms:.3} ms")
         }
-        StepKind::Data { from, bytes } => {
-            format!("data: {bytes} bytes {from} → {}", other(*from))
-        }
-        StepKind::Application { exchange, .. } => escape(exchange),
+        StepKind::Data { .. } | StepKind::Application { .. } => String::new(),
         StepKind::Fin {
             from,
             acks_other_fin: false,
@@ -742,11 +807,7 @@ pub fn narrate(step: &Step) -> String {
         StepKind::Reset { from, .. } => {
             format!("RST from the {from}: connection reset, aborted at once")
         }
-    };
-    format!(
-        "tcp#{id} {what} (client {}, server {})",
-        step.client_state, step.server_state
-    )
+    }
 }
 
 fn other(side: crate::wire::conversation::Side) -> &'static str {

@@ -43,8 +43,9 @@ impl Flags {
 }
 
 /// tcpdump's letters: S F R P . (ACK) U E W, so `[S.]` is a SYN-ACK.
-impl fmt::Display for Flags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Flags {
+    /// tcpdump's letters (`S.` for SYN-ACK), appended to `out`.
+    pub fn push_letters(self, out: &mut String) {
         for (bit, letter) in [
             (Self::SYN, 'S'),
             (Self::FIN, 'F'),
@@ -56,13 +57,20 @@ impl fmt::Display for Flags {
             (Self::ACK, '.'),
         ] {
             if self.has(bit) {
-                write!(f, "{letter}")?;
+                out.push(letter);
             }
         }
         if self.0 & 0x0ff == 0 {
-            write!(f, "none")?;
+            out.push_str("none");
         }
-        Ok(())
+    }
+}
+
+impl fmt::Display for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut letters = String::new();
+        self.push_letters(&mut letters);
+        f.write_str(&letters)
     }
 }
 
