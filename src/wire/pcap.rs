@@ -201,8 +201,10 @@ impl CaptureReader {
 
     /// Reads one block: `None` at the end of the file.
     fn advance(&mut self) -> io::Result<Option<Step>> {
+        // Without the shift `consume` does past half the buffer: `refill`
+        // shifts anyway, only when it must (perf: 1% of `sniff -r` moving bytes).
         if self.pending > 0 {
-            self.blocks.consume(self.pending);
+            self.blocks.consume_noshift(self.pending);
             self.pending = 0;
         }
         loop {
@@ -241,7 +243,7 @@ impl CaptureReader {
                 Err(_) => return Err(invalid("a malformed block: the file is corrupt")),
             };
             match step {
-                Step::Skip => self.blocks.consume(offset),
+                Step::Skip => self.blocks.consume_noshift(offset),
                 Step::Frame { .. } => self.pending = offset,
             }
             return Ok(Some(step));
