@@ -93,7 +93,13 @@ impl Interface {
     fn time(&self, units: u64) -> Duration {
         let per_second = self.units_per_second.max(1);
         let seconds = (units / per_second).saturating_add_signed(self.offset_seconds);
-        let nanos = u128::from(units % per_second) * 1_000_000_000 / u128::from(per_second);
+        let fraction = units % per_second;
+        // Micro- and nanoseconds (nearly every file) without a 128-bit division.
+        let nanos = if 1_000_000_000 % per_second == 0 {
+            fraction * (1_000_000_000 / per_second)
+        } else {
+            (u128::from(fraction) * 1_000_000_000 / u128::from(per_second)) as u64
+        };
         Duration::new(seconds, nanos as u32)
     }
 }
