@@ -219,6 +219,8 @@ fn tcpdump_any_cooked_v2_agrees_with_tshark() {
         "listening on",
         &file,
     );
+    let dns = printed("sockit", &file, &["port 53"], "UTC");
+    println!("{dns}");
     let compared = compare_with_tshark(&file);
     assert!(compared.packets >= 30, "{compared:?}");
     assert_applications(&compared);
@@ -684,4 +686,119 @@ fn malformed_application_data_never_stops_the_capture() {
     let at = out.find("DNS [malformed").expect(&out);
     assert!(out[at..].contains("application DNS [malformed"), "{out}");
     assert!(out[at..].contains(" ICMP echo request"), "{out}");
+}
+
+/// Rewrites an Ethernet capture's IP frames with another link header:
+/// `null` (BSD loopback, little-endian family), `loop` (big-endian), `raw`
+/// (101), `ipv4` (228) or `ipv6` (229, each keeping only its version).
+const RELINK: &str = r#"
+import struct, sys
+src, dst, kind = sys.argv[1:4]
+data = open(src, "rb").read()
+link = {"null": 0, "loop": 108, "raw": 101, "ipv4": 228, "ipv6": 229}[kind]
+out = bytearray(data[:20] + struct.pack("<I", link))
+at = 24
+while at + 16 <= len(data):
+    sec, usec, caplen, length = struct.unpack("<IIII", data[at:at + 16])
+    frame = data[at + 16:at + 16 + caplen]
+    at += 16 + caplen
+    ethertype = frame[12:14]
+    version = {b"\x08\x00": 4, b"\x86\xdd": 6}.get(ethertype)
+    if version is None or (kind == "ipv4" and version != 4) or (kind == "ipv6" and version != 6):
+        continue
+    packet = frame[14:]
+    family = 2 if version == 4 else 30
+    if kind == "null":
+        packet = struct.pack("<I", family) + packet
+    elif kind == "loop":
+        packet = struct.pack(">I", family) + packet
+    out += struct.pack("<IIII", sec, usec, len(packet), length - 14 + len(packet) - len(frame[14:]))
+    out += packet
+open(dst, "wb").write(out)
+"#;
+
+/// Every link type sockit reads, against tshark: Linux cooked v1 (`tcpdump
+/// -y LINUX_SLL`), and null, loop, raw IP, raw IPv4 and raw IPv6 made from
+/// an Ethernet capture of the same traffic.
+#[test]
+fn every_link_type_agrees_with_tshark() {
+    require("tcpdump", "tcpdump");
+    let ns = Netns::new("links");
+    let dir = tempfile::tempdir().unwrap();
+    let (ethernet, cooked) = (dir.path().join("lo.pcap"), dir.path().join("sll.pcap"));
+    let _servers = start_servers(&ns);
+    let mut captures = Vec::new();
+    for (file, args) in [
+        (&ethernet, &["-i", "lo"][..]),
+        (&cooked, &["-i", "any", "-y", "LINUX_SLL"][..]),
+    ] {
+        let mut argv = vec!["tcpdump", "--immediate-mode", "-w", file.to_str().unwrap()];
+        argv.extend(args);
+        let mut command = ns.exec(&argv);
+        command.stdout(Stdio::null());
+        captures.push(Background::start(command, "listening on", false));
+    }
+    make_traffic(&ns);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for capture in captures {
+        capture.interrupt();
+    }
+    let compared = compare_with_tshark(&cooked);
+    assert_applications(&compared);
+    let (_, out, _) = run(
+        sockit().args(["sniff", "-r", cooked.to_str().unwrap(), "--json", "-c", "1"]),
+        30,
+    );
+    let first: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(first["link"]["version"], 1);
+    for kind in ["null", "loop", "raw", "ipv4", "ipv6"] {
+        let file = dir.path().join(format!("{kind}.pcap"));
+        let status = Command::new("python3")
+            .args([
+                "-c",
+                RELINK,
+                ethernet.to_str().unwrap(),
+                file.to_str().unwrap(),
+                kind,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let compared = compare_with_tshark(&file);
+        assert!(compared.packets >= 4, "{kind}: {compared:?}");
+        if kind != "ipv6" {
+            assert!(
+                compared.dns_names.iter().any(|n| n == "example.org"),
+                "{kind}"
+            );
+        }
+    }
+}
+
+/// pcapng packet comments (added by editcap) are shown with -v only.
+#[test]
+fn pcapng_comments_with_verbose() {
+    require("editcap", "wireshark-common");
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _net) = vlan_capture(dir.path());
+    let commented = dir.path().join("commented.pcapng");
+    let status = Command::new("editcap")
+        .args([
+            "-a",
+            "3:the third frame\x1b[2J",
+            file.to_str().unwrap(),
+            commented.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let verbose = printed("sockit", &commented, &["-v"], "UTC");
+    let lines: Vec<&str> = verbose.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("comment    the third frame"))
+        .expect(&verbose);
+    assert!(lines[at - 1].trim_start().starts_with("3 "), "{verbose}");
+    assert!(lines[at].contains("\\u{1b}[2J"), "escaped: {verbose}");
+    assert!(!printed("sockit", &commented, &[], "UTC").contains("the third frame"));
 }
