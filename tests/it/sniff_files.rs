@@ -802,3 +802,42 @@ fn pcapng_comments_with_verbose() {
     assert!(lines[at].contains("\\u{1b}[2J"), "escaped: {verbose}");
     assert!(!printed("sockit", &commented, &[], "UTC").contains("the third frame"));
 }
+
+/// Without libpcap (hidden in a mount namespace), an expression is refused
+/// in one line that names the package; without an expression, nothing
+/// needs it.
+#[test]
+fn without_libpcap_an_expression_names_the_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.pcap");
+    let mut writer = sockit::wire::pcap::CaptureWriter::new(
+        std::fs::File::create(&file).unwrap(),
+        sockit::wire::pcap::Format::Pcap,
+        sockit::wire::link::LinkType::Ethernet,
+    )
+    .unwrap();
+    writer.flush().unwrap();
+    drop(writer);
+    let hide = "for f in /usr/lib/*/libpcap.so* /lib/*/libpcap.so*; do \
+                [ -f \"$f\" ] && mount --bind /dev/null \"$f\"; done; exec \"$@\"";
+    let sniff = |args: &[&str]| {
+        let mut command = Command::new("unshare");
+        command.args([
+            "-m",
+            "sh",
+            "-c",
+            hide,
+            "sh",
+            env!("CARGO_BIN_EXE_sockit"),
+            "sniff",
+        ]);
+        command.args(args);
+        run(&mut command, 30)
+    };
+    let (status, _, err) = sniff(&["-r", file.to_str().unwrap(), "tcp port 80"]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("apt-get install libpcap0.8"), "{err}");
+    let (status, _, err) = sniff(&["-r", file.to_str().unwrap(), "--port", "80"]);
+    assert!(status.success(), "{err}");
+}
