@@ -516,3 +516,12 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// A pcap file with its header and no packets.
+pub fn write_empty_pcap(path: &Path) {
+    use sockit::wire::pcap::{CaptureWriter, Format};
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer =
+        CaptureWriter::new(file, Format::Pcap, sockit::wire::link::LinkType::Ethernet).unwrap();
+    writer.flush().unwrap();
+}

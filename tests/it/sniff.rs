@@ -443,14 +443,7 @@ fn bad_arguments_and_files_get_one_line() {
     let missing = dir.path().join("missing.pcap");
     let unwritable = dir.path().join("no-such-dir").join("out.pcap");
     let empty = dir.path().join("empty.pcap");
-    let mut writer = sockit::wire::pcap::CaptureWriter::new(
-        std::fs::File::create(&empty).unwrap(),
-        sockit::wire::pcap::Format::Pcap,
-        sockit::wire::packet::LinkType::Ethernet,
-    )
-    .unwrap();
-    writer.flush().unwrap();
-    drop(writer);
+    write_empty_pcap(&empty);
     for (args, code, needle) in [
         (
             vec!["--port", "70000", "-r", "x"],

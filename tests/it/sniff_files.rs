@@ -471,14 +471,7 @@ fn filter_expressions_select_what_tcpdump_selects() {
 fn expression_errors_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("empty.pcap");
-    let mut writer = sockit::wire::pcap::CaptureWriter::new(
-        std::fs::File::create(&file).unwrap(),
-        sockit::wire::pcap::Format::Pcap,
-        sockit::wire::link::LinkType::Ethernet,
-    )
-    .unwrap();
-    writer.flush().unwrap();
-    drop(writer);
+    write_empty_pcap(&file);
     for expression in ["tcp port", "host", "portrange 9-x", "vlan and and"] {
         let (status, _, err) = run(
             sockit().args(["sniff", "-r", file.to_str().unwrap(), expression]),
@@ -810,14 +803,7 @@ fn pcapng_comments_with_verbose() {
 fn without_libpcap_an_expression_names_the_package() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("one.pcap");
-    let mut writer = sockit::wire::pcap::CaptureWriter::new(
-        std::fs::File::create(&file).unwrap(),
-        sockit::wire::pcap::Format::Pcap,
-        sockit::wire::link::LinkType::Ethernet,
-    )
-    .unwrap();
-    writer.flush().unwrap();
-    drop(writer);
+    write_empty_pcap(&file);
     let hide = "for f in /usr/lib/*/libpcap.so* /lib/*/libpcap.so*; do \
                 [ -f \"$f\" ] && mount --bind /dev/null \"$f\"; done; exec \"$@\"";
     let sniff = |args: &[&str]| {
