@@ -207,6 +207,15 @@ fn capture_with(ns: &Netns, argv: &[&str], ready: &str, file: &Path) {
     capture.interrupt();
 }
 
+/// The link layer of a capture's first packet, as sockit's JSON has it.
+fn first_link(file: &Path) -> Value {
+    let (_, out, _) = run(
+        sockit().args(["sniff", "-r", file.to_str().unwrap(), "--json", "-c", "1"]),
+        30,
+    );
+    serde_json::from_slice::<Value>(&out).unwrap()["link"].clone()
+}
+
 #[test]
 fn tcpdump_any_cooked_v2_agrees_with_tshark() {
     require("tcpdump", "tcpdump");
@@ -224,13 +233,11 @@ fn tcpdump_any_cooked_v2_agrees_with_tshark() {
     let compared = compare_with_tshark(&file);
     assert!(compared.packets >= 30, "{compared:?}");
     assert_applications(&compared);
-    let (_, out, _) = run(
-        sockit().args(["sniff", "-r", file.to_str().unwrap(), "--json", "-c", "1"]),
-        30,
+    let link = first_link(&file);
+    assert_eq!(
+        (&link["type"], &link["version"]),
+        (&"cooked".into(), &2.into())
     );
-    let first: Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(first["link"]["type"], "cooked");
-    assert_eq!(first["link"]["version"], 2);
 }
 
 #[test]
@@ -738,12 +745,7 @@ fn every_link_type_agrees_with_tshark() {
     }
     let compared = compare_with_tshark(&cooked);
     assert_applications(&compared);
-    let (_, out, _) = run(
-        sockit().args(["sniff", "-r", cooked.to_str().unwrap(), "--json", "-c", "1"]),
-        30,
-    );
-    let first: Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(first["link"]["version"], 1);
+    assert_eq!(first_link(&cooked)["version"], 1);
     for kind in ["null", "loop", "raw", "ipv4", "ipv6"] {
         let file = dir.path().join(format!("{kind}.pcap"));
         let status = Command::new("python3")
