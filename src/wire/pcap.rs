@@ -119,12 +119,20 @@ pub struct Record<'a> {
 pub struct CaptureReader {
     blocks: Box<dyn PcapReaderIterator + Send>,
     pub format: Format,
-    interfaces: Vec<Interface>,
-    /// pcap files with nanosecond time stamps (a different magic number).
-    nanos: bool,
+    state: FileState,
     /// The handed-out block's length: it stays in the buffer (the frame
     /// borrows it) until the next call.
     pending: usize,
+}
+
+/// What the blocks read so far say about the ones to come.
+#[derive(Default)]
+struct FileState {
+    interfaces: Vec<Interface>,
+    /// pcap files with nanosecond time stamps (a different magic number).
+    nanos: bool,
+    /// The current pcapng section's byte order.
+    big_endian: bool,
     /// The last frame's pcapng comment, if it had one.
     comment: Option<String>,
 }
@@ -158,10 +166,8 @@ impl CaptureReader {
         let mut reader = CaptureReader {
             blocks,
             format: Format::Pcap,
-            interfaces: Vec::new(),
-            nanos: false,
+            state: FileState::default(),
             pending: 0,
-            comment: None,
         };
         // The first block says which format this is (and, for pcap, the link type).
         if let Some(Step::Frame { .. }) = reader.advance()? {
@@ -172,12 +178,12 @@ impl CaptureReader {
 
     /// The interfaces described so far (pcapng may describe more later).
     pub fn interfaces(&self) -> &[Interface] {
-        &self.interfaces
+        &self.state.interfaces
     }
 
     /// The link type of the first interface: what a single-link file holds.
     pub fn first_link(&self) -> Option<LinkType> {
-        self.interfaces.first().map(|i| i.link)
+        self.state.interfaces.first().map(|i| i.link)
     }
 
     /// The next frame; `None` at a clean end of file. A file cut inside a
@@ -195,10 +201,10 @@ impl CaptureReader {
                 }) => {
                     return Ok(Some(Record {
                         header,
-                        interface: &self.interfaces[interface],
+                        interface: &self.state.interfaces[interface],
                         interface_index: interface,
                         frame: &self.blocks.data()[start..start + len],
-                        comment: self.comment.as_deref(),
+                        comment: self.state.comment.as_deref(),
                     }));
                 }
             }
@@ -214,21 +220,27 @@ impl CaptureReader {
             self.pending = 0;
         }
         loop {
+            if self.format == Format::PcapNg
+                && let Some(plain) = PlainPacket::read(self.blocks.data(), self.state.big_endian)
+            {
+                self.pending = plain.block_len;
+                let frame_at = 28;
+                return self
+                    .state
+                    .packet(
+                        plain.interface,
+                        plain.units,
+                        plain.original_len,
+                        frame_at,
+                        plain.captured_len,
+                    )
+                    .map(Some);
+            }
             // `next` does not move the buffer's data, so a frame's place in
             // it can be kept as an offset from here.
             let base = self.blocks.data().as_ptr() as usize;
             let (offset, step) = match self.blocks.next() {
-                Ok((offset, block)) => (
-                    offset,
-                    take_block(
-                        block,
-                        base,
-                        &mut self.interfaces,
-                        &mut self.format,
-                        &mut self.nanos,
-                        &mut self.comment,
-                    )?,
-                ),
+                Ok((offset, block)) => (offset, self.state.take(block, base, &mut self.format)?),
                 Err(PcapError::Eof) => return Ok(None),
                 Err(PcapError::Incomplete(_)) => {
                     self.blocks
@@ -257,98 +269,166 @@ impl CaptureReader {
     }
 }
 
-/// What one block means for the reader's state, and the frame it holds.
-fn take_block(
-    block: PcapBlockOwned<'_>,
-    base: usize,
-    interfaces: &mut Vec<Interface>,
-    format: &mut Format,
-    nanos: &mut bool,
-    comment: &mut Option<String>,
-) -> io::Result<Step> {
-    let frame_step = |header: RecordHeader, interface: usize, data: &[u8]| Step::Frame {
-        header,
-        interface,
-        start: data.as_ptr() as usize - base,
-        len: data.len(),
-    };
-    Ok(match block {
-        PcapBlockOwned::LegacyHeader(header) => {
-            *format = Format::Pcap;
-            *nanos = header.is_nanosecond_precision();
-            interfaces.push(Interface::new(
-                LinkType::from_pcap(header.network.0 as u32),
-                None,
-            ));
-            Step::Skip
-        }
-        PcapBlockOwned::Legacy(record) => {
-            let fraction = if *nanos {
-                record.ts_usec
-            } else {
-                record.ts_usec.saturating_mul(1000)
-            };
-            let header = RecordHeader {
-                time: Duration::new(u64::from(record.ts_sec), fraction.min(999_999_999)),
-                original_len: record.origlen,
-                captured_len: record.data.len() as u32,
-            };
-            frame_step(header, 0, record.data)
-        }
-        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
-            // A new section describes its interfaces afresh.
-            *format = Format::PcapNg;
-            interfaces.clear();
-            Step::Skip
-        }
-        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-            interfaces.push(Interface {
-                link: LinkType::from_pcap(idb.linktype.0 as u32),
-                name: idb.if_name().and_then(Result::ok).map(str::to_string),
-                units_per_second: idb.ts_resolution().unwrap_or(1_000_000),
-                offset_seconds: idb.ts_offset(),
-            });
-            Step::Skip
-        }
-        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-            let index = epb.if_id as usize;
-            let Some(interface) = interfaces.get(index) else {
-                return Err(invalid(format!(
-                    "a packet on interface {index}, which the file never describes: the file is corrupt"
-                )));
-            };
-            *comment = epb
-                .options
-                .iter()
-                .find(|o| o.code == OptionCode::Comment)
-                .map(|o| String::from_utf8_lossy(&o.value).into_owned());
-            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-            let data = epb.packet_data();
-            let header = RecordHeader {
-                time: interface.time(units),
-                original_len: epb.orig_len(),
-                captured_len: data.len() as u32,
-            };
-            frame_step(header, index, data)
-        }
-        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-            if interfaces.is_empty() {
-                return Err(invalid(
-                    "a packet before any interface is described: the file is corrupt",
+impl FileState {
+    /// What one block means for the reader's state, and the frame it holds.
+    fn take(
+        &mut self,
+        block: PcapBlockOwned<'_>,
+        base: usize,
+        format: &mut Format,
+    ) -> io::Result<Step> {
+        let frame_step = |header: RecordHeader, interface: usize, data: &[u8]| Step::Frame {
+            header,
+            interface,
+            start: data.as_ptr() as usize - base,
+            len: data.len(),
+        };
+        Ok(match block {
+            PcapBlockOwned::LegacyHeader(header) => {
+                *format = Format::Pcap;
+                self.nanos = header.is_nanosecond_precision();
+                self.interfaces.push(Interface::new(
+                    LinkType::from_pcap(header.network.0 as u32),
+                    None,
                 ));
+                Step::Skip
             }
-            *comment = None;
-            let data = spb.packet_data();
-            let header = RecordHeader {
-                time: Duration::ZERO,
-                original_len: spb.orig_len(),
-                captured_len: data.len() as u32,
-            };
-            frame_step(header, 0, data)
+            PcapBlockOwned::Legacy(record) => {
+                let fraction = if self.nanos {
+                    record.ts_usec
+                } else {
+                    record.ts_usec.saturating_mul(1000)
+                };
+                let header = RecordHeader {
+                    time: Duration::new(u64::from(record.ts_sec), fraction.min(999_999_999)),
+                    original_len: record.origlen,
+                    captured_len: record.data.len() as u32,
+                };
+                frame_step(header, 0, record.data)
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(section)) => {
+                // A new section describes its interfaces afresh.
+                *format = Format::PcapNg;
+                self.big_endian = section.big_endian();
+                self.interfaces.clear();
+                Step::Skip
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.interfaces.push(Interface {
+                    link: LinkType::from_pcap(idb.linktype.0 as u32),
+                    name: idb.if_name().and_then(Result::ok).map(str::to_string),
+                    units_per_second: idb.ts_resolution().unwrap_or(1_000_000),
+                    offset_seconds: idb.ts_offset(),
+                });
+                Step::Skip
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let data = epb.packet_data();
+                let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let start = data.as_ptr() as usize - base;
+                let step = self.packet(epb.if_id, units, epb.orig_len(), start, data.len())?;
+                self.comment = epb
+                    .options
+                    .iter()
+                    .find(|o| o.code == OptionCode::Comment)
+                    .map(|o| String::from_utf8_lossy(&o.value).into_owned());
+                step
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                if self.interfaces.is_empty() {
+                    return Err(invalid(
+                        "a packet before any interface is described: the file is corrupt",
+                    ));
+                }
+                self.comment = None;
+                let data = spb.packet_data();
+                let header = RecordHeader {
+                    time: Duration::ZERO,
+                    original_len: spb.orig_len(),
+                    captured_len: data.len() as u32,
+                };
+                frame_step(header, 0, data)
+            }
+            // Name resolution, statistics, journal, secrets, custom: not frames.
+            PcapBlockOwned::NG(_) => Step::Skip,
+        })
+    }
+
+    /// A pcapng packet on interface `index`, stamped `units` of the
+    /// interface's resolution, its frame at `start` in the buffer.
+    fn packet(
+        &mut self,
+        index: u32,
+        units: u64,
+        original_len: u32,
+        start: usize,
+        len: usize,
+    ) -> io::Result<Step> {
+        let Some(interface) = self.interfaces.get(index as usize) else {
+            return Err(invalid(format!(
+                "a packet on interface {index}, which the file never describes: the file is corrupt"
+            )));
+        };
+        self.comment = None;
+        Ok(Step::Frame {
+            header: RecordHeader {
+                time: interface.time(units),
+                original_len,
+                captured_len: len as u32,
+            },
+            interface: index as usize,
+            start,
+            len,
+        })
+    }
+}
+
+/// An Enhanced Packet Block without options (what capture tools write for
+/// nearly every packet), read in place. pcap-parser reads the same block
+/// through its general parser (options, both byte orders) at about 60 ns
+/// more per packet than a pcap record; on bench/sniff.sh's real capture that
+/// was 6.6% of `sniff -r` on pcapng against 2% for pcap records. Any other
+/// block, or one that does not add up, goes to pcap-parser.
+struct PlainPacket {
+    block_len: usize,
+    interface: u32,
+    units: u64,
+    captured_len: usize,
+    original_len: u32,
+}
+
+const ENHANCED_PACKET_BLOCK: u32 = 6;
+
+impl PlainPacket {
+    fn read(data: &[u8], big_endian: bool) -> Option<PlainPacket> {
+        let word = |at: usize| -> Option<u32> {
+            let bytes: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+            Some(if big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            })
+        };
+        if word(0)? != ENHANCED_PACKET_BLOCK {
+            return None;
         }
-        // Name resolution, statistics, journal, secrets, custom: not frames.
-        PcapBlockOwned::NG(_) => Step::Skip,
-    })
+        let block_len = word(4)? as usize;
+        let captured_len = word(20)? as usize;
+        let padded = captured_len.checked_add(3)? & !3;
+        if block_len != 32 + padded
+            || data.len() < block_len
+            || word(block_len - 4)? as usize != block_len
+        {
+            return None;
+        }
+        Some(PlainPacket {
+            block_len,
+            interface: word(8)?,
+            units: (u64::from(word(12)?) << 32) | u64::from(word(16)?),
+            captured_len,
+            original_len: word(24)?,
+        })
+    }
 }
 
 /// Writes frames in either format. Interfaces are described (pcapng) as
@@ -599,6 +679,44 @@ mod tests {
         assert_eq!(records[0].0.time, Duration::new(1_700_000_000, 987_654_321));
         assert_eq!(records[0].0.original_len, 60);
         assert_eq!(records[0].2, b"hi");
+    }
+
+    /// A big-endian pcapng section, by hand: pcap-parser writes only
+    /// little-endian, and the in-place reading of packet blocks must honour
+    /// the section's byte order.
+    #[test]
+    fn big_endian_pcapng() {
+        let block = |kind: u32, body: &[u8]| {
+            let len = (12 + body.len()) as u32;
+            let mut b = kind.to_be_bytes().to_vec();
+            b.extend(len.to_be_bytes());
+            b.extend(body);
+            b.extend(len.to_be_bytes());
+            b
+        };
+        let mut section = 0x1a2b_3c4du32.to_be_bytes().to_vec();
+        section.extend([0, 1, 0, 0]);
+        section.extend((-1i64).to_be_bytes());
+        let mut file = block(0x0a0d_0d0a, &section);
+        let mut interface = 276u16.to_be_bytes().to_vec();
+        interface.extend([0, 0]);
+        interface.extend(65535u32.to_be_bytes());
+        file.extend(block(1, &interface));
+        let mut packet = 0u32.to_be_bytes().to_vec();
+        let micros: u64 = 1_700_000_000_000_001;
+        packet.extend(((micros >> 32) as u32).to_be_bytes());
+        packet.extend((micros as u32).to_be_bytes());
+        packet.extend(3u32.to_be_bytes());
+        packet.extend(90u32.to_be_bytes());
+        packet.extend(b"abc\0");
+        file.extend(block(6, &packet));
+        let (format, interfaces, records) = read_all(file);
+        assert_eq!(format, Format::PcapNg);
+        assert_eq!(interfaces[0].link, LinkType::LinuxCooked2);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].0.time, Duration::new(1_700_000_000, 1_000));
+        assert_eq!(records[0].0.original_len, 90);
+        assert_eq!(records[0].2, b"abc");
     }
 
     #[test]
