@@ -826,7 +826,7 @@ pub struct PacketRecord<'a> {
     pub time: f64,
     pub length: u32,
     pub captured: u32,
-    /// Live captures only.
+    /// Live captures, and files that name their interfaces (pcapng).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface: Option<&'a str>,
     pub link: &'a Option<Link>,
