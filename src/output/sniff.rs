@@ -125,7 +125,11 @@ impl Printer {
         summary(&seen.packet, style.quiet, out);
         if let Some(application) = seen.application.as_ref().filter(|_| !style.quiet) {
             out.push_str(": ");
-            push_escaped(out, &application.summary());
+            match application {
+                // Most of a capture's payload: named, nothing to build.
+                Application::Named { name } => push_escaped(out, name),
+                decoded => push_escaped(out, &decoded.summary()),
+            }
         }
         if seen.header.captured_len < seen.header.original_len {
             let _ = write!(
