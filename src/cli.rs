@@ -56,6 +56,12 @@ pub enum Command {
     /// Explain IP addresses and subnets: kind, network, netmask, broadcast,
     /// hosts, gateway, and the bytes in network byte order.
     Ip(IpArgs),
+    /// The route this host's kernel would use to reach each host: outgoing
+    /// interface, source address, gateway (or directly connected), MTU, and
+    /// the routing-table entry it came from, as `ip route get` asks it.
+    ///
+    /// Examples: `sockit route 10.0.0.1`, `sockit route -6 --json example.org`.
+    Route(RouteArgs),
     /// Send ICMP echo requests (or time TCP handshakes with --tcp) and report
     /// each reply and a summary, as iputils ping does.
     ///
@@ -146,6 +152,17 @@ pub struct ResolveArgs {
     /// Names to resolve.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
+    #[command(flatten)]
+    pub family: FamilyArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Destinations: addresses or names (a name's first address in the family).
+    #[arg(required = true, value_name = "HOST")]
+    pub hosts: Vec<String>,
     #[command(flatten)]
     pub family: FamilyArgs,
     #[command(flatten)]

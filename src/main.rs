@@ -65,6 +65,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Service(args) => Ok(commands::lookups::service(args)),
         Command::Ifaces(output) => commands::lookups::ifaces(output),
         Command::Ip(args) => Ok(commands::lookups::ip(args)),
+        Command::Route(args) => Ok(commands::lookups::route(args)),
         // ping's own convention: errors exit with 2, "no reply" with 1.
         Command::Ping(args) => commands::reachability::ping(args).or_else(|err| {
             eprintln!("sockit: {err}");

@@ -13,6 +13,7 @@ mod ip;
 mod port;
 mod resolve;
 mod reverse;
+mod route;
 mod services;
 
 pub use hostname::{HostName, host_name};
@@ -21,4 +22,5 @@ pub use ip::{IpReport, analyse, kinds};
 pub use port::{PortUse, parse_port, parse_port_list};
 pub use resolve::{Family, Resolution, format_addrs, listen_address, lookup, resolve};
 pub use reverse::{ReverseEntry, reverse};
+pub use route::{Route, route_to};
 pub use services::{PortNames, Service, Services};

@@ -5,7 +5,9 @@ use sockit::Result;
 use sockit::addr::{self, Services};
 use sockit::output::report::print_all;
 
-use crate::cli::{HostnameArgs, IpArgs, OutputArgs, ResolveArgs, ReverseArgs, ServiceArgs};
+use crate::cli::{
+    HostnameArgs, IpArgs, OutputArgs, ResolveArgs, ReverseArgs, RouteArgs, ServiceArgs,
+};
 
 pub fn hostname(args: HostnameArgs) -> i32 {
     print_all([addr::host_name(args.fqdn)], args.output.json)
@@ -39,5 +41,20 @@ pub fn ifaces(output: OutputArgs) -> Result<i32> {
 
 pub fn ip(args: IpArgs) -> i32 {
     let answers = args.addresses.iter().map(|a| addr::analyse(a));
+    print_all(answers, args.output.json)
+}
+
+pub fn route(args: RouteArgs) -> i32 {
+    let family = args.family.family();
+    let answers = args.hosts.iter().map(|host| {
+        let address = addr::resolve(host, 0, family)?
+            .first()
+            .map(std::net::SocketAddr::ip)
+            .ok_or_else(|| sockit::Error::UnknownHost {
+                host: host.clone(),
+                detail: "no address".into(),
+            })?;
+        addr::route_to(address)
+    });
     print_all(answers, args.output.json)
 }

@@ -8,7 +8,7 @@ use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
-use crate::addr::{HostName, Interface, IpReport, Resolution, ReverseEntry, Service};
+use crate::addr::{HostName, Interface, IpReport, Resolution, ReverseEntry, Route, Service};
 use crate::error::Error;
 
 /// A lookup answer that can be shown to people.
@@ -71,6 +71,29 @@ pub fn print_all<T: Serialize + Human>(
         }
     }
     code
+}
+
+impl Human for Route {
+    /// `10.0.3.2: via 10.0.1.2 on veth0, from 10.0.1.1, table entry default`
+    fn human(&self, _: &Style) -> String {
+        let mut line = format!("{}: ", self.destination);
+        match self.gateway {
+            Some(gateway) => {
+                let _ = write!(line, "via {gateway} on {}", self.interface);
+            }
+            None => {
+                let _ = write!(line, "directly connected on {}", self.interface);
+            }
+        }
+        if let Some(source) = self.source {
+            let _ = write!(line, ", from {source}");
+        }
+        if let Some(mtu) = self.mtu {
+            let _ = write!(line, ", mtu {mtu}");
+        }
+        let _ = writeln!(line, ", table entry {}", self.prefix);
+        line
+    }
 }
 
 impl Human for HostName {

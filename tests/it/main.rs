@@ -18,6 +18,7 @@ mod ping;
 mod proxy;
 mod proxy_server;
 mod relay;
+mod route;
 mod scan;
 mod sniff;
 mod sniff_files;

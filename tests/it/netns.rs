@@ -144,3 +144,98 @@ impl TwoHosts {
         format!("{}.2", self.prefix)
     }
 }
+
+/// A path with two routers: client → r1 → r2 → server, each link its own
+/// veth pair and /30 subnet (and IPv6 /64), forwarding on in the routers,
+/// routes set both ways, ICMP rate limits lifted so every probe is answered.
+pub struct Chain {
+    pub client: Netns,
+    pub r1: Netns,
+    pub r2: Netns,
+    pub server: Netns,
+    /// IPv4 addresses: client, r1 towards the client, r1 towards r2, r2
+    /// towards r1, r2 towards the server, the server.
+    pub v4: [String; 6],
+    pub v6: [String; 6],
+    /// The client's interface towards r1.
+    pub client_link: String,
+}
+
+impl Chain {
+    pub fn new(tag: &str) -> Chain {
+        let [client, r1, r2, server] =
+            ["c", "ra", "rb", "s"].map(|end| Netns::new(&format!("{tag}{end}")));
+        let id = std::process::id();
+        let n = CREATED.fetch_add(1, Ordering::Relaxed);
+        let (x, y) = (100 + (id + n) % 100, (id / 100 + n) % 250);
+        let v4 = [1, 2, 5, 6, 9, 10].map(|h| format!("10.{x}.{y}.{h}"));
+        let v6 = [1, 2, 5, 6, 9, 10].map(|h| format!("fd{x:02x}:{y:x}::{h:x}"));
+        let link = |i: u32| format!("k{id}x{n}x{i}");
+        let script = format!(
+            "set -e
+             ip link add {l0}a type veth peer name {l0}b
+             ip link add {l1}a type veth peer name {l1}b
+             ip link add {l2}a type veth peer name {l2}b
+             ip link set {l0}a netns {c}; ip link set {l0}b netns {r1}
+             ip link set {l1}a netns {r1}; ip link set {l1}b netns {r2}
+             ip link set {l2}a netns {r2}; ip link set {l2}b netns {s}
+             for ns in {r1} {r2} {s} {c}; do
+               ip netns exec $ns sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+               ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+             done
+             for ns in {r1} {r2}; do
+               ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+             done
+             ip -n {c} addr add {a0}/30 dev {l0}a; ip -n {c} addr add {b0}/126 dev {l0}a nodad
+             ip -n {r1} addr add {a1}/30 dev {l0}b; ip -n {r1} addr add {b1}/126 dev {l0}b nodad
+             ip -n {r1} addr add {a2}/30 dev {l1}a; ip -n {r1} addr add {b2}/126 dev {l1}a nodad
+             ip -n {r2} addr add {a3}/30 dev {l1}b; ip -n {r2} addr add {b3}/126 dev {l1}b nodad
+             ip -n {r2} addr add {a4}/30 dev {l2}a; ip -n {r2} addr add {b4}/126 dev {l2}a nodad
+             ip -n {s} addr add {a5}/30 dev {l2}b; ip -n {s} addr add {b5}/126 dev {l2}b nodad
+             ip -n {c} link set {l0}a up; ip -n {r1} link set {l0}b up; ip -n {r1} link set {l1}a up
+             ip -n {r2} link set {l1}b up; ip -n {r2} link set {l2}a up; ip -n {s} link set {l2}b up
+             ip -n {c} route add default via {a1}; ip -n {c} -6 route add default via {b1}
+             ip -n {r1} route add {n4}.8/30 via {a3}; ip -n {r1} -6 route add {n6}::8/126 via {b3}
+             ip -n {r2} route add {n4}.0/30 via {a2}; ip -n {r2} -6 route add {n6}::/126 via {b2}
+             ip -n {s} route add default via {a4}; ip -n {s} -6 route add default via {b4}",
+            c = client.name,
+            r1 = r1.name,
+            r2 = r2.name,
+            s = server.name,
+            l0 = link(0),
+            l1 = link(1),
+            l2 = link(2),
+            a0 = v4[0],
+            a1 = v4[1],
+            a2 = v4[2],
+            a3 = v4[3],
+            a4 = v4[4],
+            a5 = v4[5],
+            b0 = v6[0],
+            b1 = v6[1],
+            b2 = v6[2],
+            b3 = v6[3],
+            b4 = v6[4],
+            b5 = v6[5],
+            n4 = format!("10.{x}.{y}"),
+            n6 = format!("fd{x:02x}:{y:x}"),
+        );
+        client.setup(&script);
+        let chain = Chain {
+            client,
+            r1,
+            r2,
+            server,
+            v4,
+            v6,
+            client_link: format!("{}a", link(0)),
+        };
+        // Neighbour discovery done before any test probe (IPv6 first, as
+        // its first packets wait for it).
+        chain.client.setup(&format!(
+            "ip netns exec {} sh -c 'ping -q -c 1 -W 5 {} >/dev/null && ping -q -c 1 -W 5 {} >/dev/null'",
+            chain.client.name, chain.v6[5], chain.v4[5]
+        ));
+        chain
+    }
+}
