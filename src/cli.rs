@@ -73,6 +73,15 @@ pub enum Command {
     /// Example: `sockit scan 127.0.0.1 1-1024`. Exit status: 0 when a port
     /// is open, 1 when none is, 2 on error, as `nc -z`.
     Scan(ScanArgs),
+    /// Show the routers between this host and HOST: probes with growing TTLs,
+    /// every hop's probes sent at once, one line per hop as traceroute
+    /// prints it (UDP probes by default, ICMP echo with -I, TCP SYN with
+    /// -T); `--report -c N` gives mtr's per-hop loss and round-trip table.
+    ///
+    /// Examples: `sockit trace -n 10.0.0.1`, `sockit trace -T -p 443 example.org`,
+    /// `sockit trace --report -c 20 -n 10.0.0.1`. Exit status: 0 when the
+    /// destination answered, 1 when it did not, 2 on usage errors.
+    Trace(TraceArgs),
     /// Capture packets (or read a pcap or pcapng file), filter them with
     /// tcpdump's language, decode every layer up to the application (DNS,
     /// HTTP, TLS), and narrate each TCP connection's handshake and close.
@@ -268,6 +277,58 @@ pub struct ScanArgs {
     /// Also count the closed and filtered ports and time the scan (stderr).
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The destination: a name or an address.
+    pub host: String,
+    /// ICMP echo probes.
+    #[arg(short = 'I', long = "icmp", conflicts_with_all = ["tcp", "udp"])]
+    pub icmp: bool,
+    /// TCP SYN probes (to port 80 unless -p says otherwise).
+    #[arg(short = 'T', long = "tcp", conflicts_with = "udp")]
+    pub tcp: bool,
+    /// UDP probes (the default), to port 33434 and up unless -p says otherwise.
+    #[arg(short = 'U', long = "udp")]
+    pub udp: bool,
+    /// The destination port: TCP's port, or UDP's first port.
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<String>,
+    /// Show addresses only, without looking their names up.
+    #[arg(short = 'n')]
+    pub numeric: bool,
+    /// The largest TTL: hops to try (1-255).
+    #[arg(short = 'm', long = "max-hops", value_name = "MAX_TTL", default_value_t = 30,
+          value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub max_ttl: u8,
+    /// The first TTL to try.
+    #[arg(short = 'f', long = "first", value_name = "FIRST_TTL", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub first_ttl: u8,
+    /// Probes per hop (1-10).
+    #[arg(short = 'q', long = "queries", value_name = "PROBES", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub probes: u8,
+    /// Seconds to wait for answers after the last probe is sent.
+    #[arg(short = 'w', long = "wait", value_name = "SECS", default_value_t = 5.0)]
+    pub wait: f64,
+    /// mtr's report: COUNT rounds of one probe per hop, then per hop the
+    /// loss, probes sent, and last, average, best, worst and standard
+    /// deviation of the round trips.
+    #[arg(long)]
+    pub report: bool,
+    /// Rounds for --report.
+    #[arg(short = 'c', value_name = "COUNT", default_value_t = 10, requires = "report",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+    /// Say how the probes are sent and the answers read.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub family: FamilyArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -73,6 +73,7 @@ fn run(cli: Cli) -> Result<i32> {
         }),
         Command::Scan(args) => commands::reachability::scan(args),
         Command::Sniff(args) => commands::sniff::sniff(args),
+        Command::Trace(args) => commands::trace::trace(args),
         Command::Tls(args) => commands::transport::tls(args),
     }
 }

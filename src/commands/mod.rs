@@ -5,6 +5,7 @@
 pub mod lookups;
 pub mod reachability;
 pub mod sniff;
+pub mod trace;
 pub mod transport;
 
 use std::time::Duration;

@@ -9,3 +9,4 @@ pub mod scan;
 pub mod sniff;
 pub mod text;
 pub mod tls;
+pub mod trace;

@@ -25,6 +25,7 @@ mod sniff_files;
 mod tls;
 mod tls_modes;
 mod tls_peers;
+mod trace;
 mod tshark;
 mod udp;
 mod unix;

@@ -180,7 +180,7 @@ impl Chain {
              ip link set {l1}a netns {r1}; ip link set {l1}b netns {r2}
              ip link set {l2}a netns {r2}; ip link set {l2}b netns {s}
              for ns in {r1} {r2} {s} {c}; do
-               ip netns exec $ns sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+               ip netns exec $ns sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000
                ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
              done
              for ns in {r1} {r2}; do
