@@ -50,12 +50,15 @@ pub fn hop_line(hop: &Hop, names: &mut Names) -> String {
             continue;
         };
         if previous != Some(address) {
-            match names.name(address) {
-                Some(name) => {
-                    let _ = write!(line, " {name} ({address})");
-                }
-                None => {
+            // Without -n, an address without a name is shown as its own
+            // name, as traceroute does.
+            match (names.numeric, names.name(address)) {
+                (true, _) => {
                     let _ = write!(line, " {address}");
+                }
+                (false, name) => {
+                    let name = name.unwrap_or_else(|| address.to_string());
+                    let _ = write!(line, " {name} ({address})");
                 }
             }
             previous = Some(address);
