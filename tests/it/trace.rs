@@ -15,11 +15,8 @@ fn hop_addresses(out: &str) -> Vec<Vec<String>> {
         .map(|l| {
             l.split_whitespace()
                 .skip(1)
-                .filter(|w| {
-                    *w == "*"
-                        || w.contains('.') && !w.ends_with("ms") && w.parse::<f64>().is_err()
-                        || w.contains(':')
-                })
+                // Addresses and stars; not the times ("0.412") nor "ms".
+                .filter(|w| *w == "*" || w.parse::<std::net::IpAddr>().is_ok())
                 .map(str::to_string)
                 .collect()
         })
