@@ -121,11 +121,13 @@ fn ask(socket: &Socket, destination: IpAddr, flags: RouteFlags) -> Result<Answer
         NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(route)) => Ok(read(&route)),
         NetlinkPayload::Error(error) => {
             let code = error.code.map_or(0, |c| -c.get());
-            Err(match code {
-                libc::ENETUNREACH | libc::EHOSTUNREACH => Error::NotFound {
-                    what: format!("no route to {destination}: the kernel's tables have none"),
-                    hint: "add one (ip route add ...), or check the address".into(),
-                },
+            Err(match nix::errno::Errno::from_raw(code) {
+                nix::errno::Errno::ENETUNREACH | nix::errno::Errno::EHOSTUNREACH => {
+                    Error::NotFound {
+                        what: format!("no route to {destination}: the kernel's tables have none"),
+                        hint: "add one (ip route add ...), or check the address".into(),
+                    }
+                }
                 _ => failed(std::io::Error::from_raw_os_error(code)),
             })
         }

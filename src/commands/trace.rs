@@ -42,8 +42,8 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
     let wait = seconds("-w", args.wait, false)?;
     let method = method(&args)?;
     let destination: IpAddr = addr::resolve(&args.host, 0, args.family.family())?[0].ip();
-    let prober = Prober::open(method, destination).map_err(|e| match e.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES) => Error::NotFound {
+    let prober = Prober::open(method, destination).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Error::NotFound {
             what: "ICMP probes need a raw socket (root or CAP_NET_RAW) or an ICMP datagram socket, which net.ipv4.ping_group_range does not allow here".into(),
             hint: "run as root, widen ping_group_range, or use UDP (the default) or -T, which need no privilege".into(),
         },

@@ -17,3 +17,13 @@ pub fn canonical_name_hints(family: i32) -> dns_lookup::AddrInfoHints {
 pub fn icmp_control_buffer() -> Vec<u8> {
     nix::cmsg_space!(libc::c_int, libc::sock_extended_err, libc::sockaddr_in6)
 }
+
+/// Room for what a socket's error queue brings: the extended error, the
+/// offender's address (IPv6 at most) and the kernel's time stamp.
+pub fn error_queue_control_buffer() -> Vec<u8> {
+    nix::cmsg_space!(
+        libc::sock_extended_err,
+        libc::sockaddr_in6,
+        nix::sys::time::TimeSpec
+    )
+}

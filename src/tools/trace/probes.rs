@@ -22,6 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use nix::errno::Errno;
 use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
 };
@@ -118,7 +119,7 @@ impl Prober {
                 };
                 match Socket::new(domain, Type::DGRAM, Some(protocol)) {
                     Ok(socket) => (Some(socket), false),
-                    Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                         (Some(Socket::new(domain, Type::RAW, Some(protocol))?), true)
                     }
                     Err(e) => return Err(e),
@@ -195,7 +196,7 @@ impl Prober {
                 let sent = now();
                 match socket.connect(&SocketAddr::new(self.destination, port).into()) {
                     Ok(()) => {}
-                    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+                    Err(e) if errno(&e) == Errno::EINPROGRESS => {}
                     Err(e) => return Err(e),
                 }
                 self.connecting.insert(socket.as_raw_fd(), (probe, socket));
@@ -245,7 +246,7 @@ impl Prober {
                 let outcome = socket.take_error()?;
                 let reached = match outcome {
                     None => true,
-                    Some(e) => e.raw_os_error() == Some(libc::ECONNREFUSED),
+                    Some(e) => e.kind() == io::ErrorKind::ConnectionRefused,
                 };
                 if reached {
                     answers.push(Answer {
@@ -329,21 +330,19 @@ fn send_past_reported_errors(
             Err(e)
                 if attempts < 8
                     && matches!(
-                        e.raw_os_error(),
+                        errno(&e),
                         // Every errno icmp_err_convert and icmpv6_err_convert map
                         // an ICMP error to.
-                        Some(
-                            libc::EHOSTUNREACH
-                                | libc::ENETUNREACH
-                                | libc::ECONNREFUSED
-                                | libc::ENOPROTOOPT
-                                | libc::EHOSTDOWN
-                                | libc::ENONET
-                                | libc::EOPNOTSUPP
-                                | libc::EMSGSIZE
-                                | libc::EPROTO
-                                | libc::EACCES
-                        )
+                        Errno::EHOSTUNREACH
+                            | Errno::ENETUNREACH
+                            | Errno::ECONNREFUSED
+                            | Errno::ENOPROTOOPT
+                            | Errno::EHOSTDOWN
+                            | Errno::ENONET
+                            | Errno::EOPNOTSUPP
+                            | Errno::EMSGSIZE
+                            | Errno::EPROTO
+                            | Errno::EACCES
                     ) =>
             {
                 attempts += 1;
@@ -351,6 +350,10 @@ fn send_past_reported_errors(
             other => return other,
         }
     }
+}
+
+fn errno(e: &io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(0))
 }
 
 /// IP_RECVERR, kernel time stamps, and no blocking.
@@ -395,11 +398,7 @@ impl QueuedError {
 /// Reads one message from `fd`'s error queue; `None` when it is empty.
 fn read_error(fd: RawFd, version: Version, buffer: &mut [u8]) -> io::Result<Option<QueuedError>> {
     loop {
-        let mut control = nix::cmsg_space!(
-            libc::sock_extended_err,
-            libc::sockaddr_in6,
-            nix::sys::time::TimeSpec
-        );
+        let mut control = crate::sys::c_names::error_queue_control_buffer();
         let mut iov = [IoSliceMut::new(buffer)];
         let message = match recvmsg::<SockaddrStorage>(
             fd,
