@@ -13,9 +13,15 @@ pub fn canonical_name_hints(family: i32) -> dns_lookup::AddrInfoHints {
 }
 
 /// Room for the control messages an ICMP socket's receive can carry: the
-/// TTL or hop limit, and an error-queue entry with the offender's address.
+/// TTL or hop limit, an error-queue entry with the offender's address, and
+/// the kernel's receive time stamp.
 pub fn icmp_control_buffer() -> Vec<u8> {
-    nix::cmsg_space!(libc::c_int, libc::sock_extended_err, libc::sockaddr_in6)
+    nix::cmsg_space!(
+        libc::c_int,
+        libc::sock_extended_err,
+        libc::sockaddr_in6,
+        nix::sys::time::TimeSpec
+    )
 }
 
 /// Room for what a socket's error queue brings: the extended error, the

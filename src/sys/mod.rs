@@ -7,5 +7,6 @@ pub mod libpcap;
 mod limits;
 pub mod local_time;
 pub mod packet_socket;
+pub mod tcp_info;
 
 pub use limits::raise_open_file_limit;

@@ -12,13 +12,16 @@
 //!
 //! Each request carries its send time in the first 8 bytes of its payload
 //! (iputils does the same), so a reply's round trip is known without a table
-//! of pending probes, late and duplicate replies included. The time is taken
-//! just before the send call, so the kernel's own work counts in it.
+//! of pending probes, late and duplicate replies included. The time is
+//! written into the request just before the send call; the reply's time is
+//! the kernel's receive time stamp (SO_TIMESTAMPNS, as iputils uses
+//! SO_TIMESTAMP), not the moment the runtime got round to reading it: the
+//! round trip measures the network, not this program's wake-up.
 
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
@@ -62,8 +65,14 @@ pub struct IcmpProber {
     target: SocketAddr,
     identifier: u16,
     payload_len: usize,
-    epoch: Instant,
     buffer: Vec<u8>,
+}
+
+/// Now, as the kernel's time stamps count: since 1970, realtime clock.
+fn wall_clock() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 impl IcmpProber {
@@ -91,6 +100,7 @@ impl IcmpProber {
             Err(e) => return Err(Error::io("opening an ICMP socket", e)),
         };
         let context = |e: nix::Error| Error::io("setting up the ICMP socket", e.into());
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true).map_err(context)?;
         match version {
             // A raw IPv4 socket hands over the IP header, TTL included,
             // and ICMP errors as messages; a datagram socket needs both asked for.
@@ -118,7 +128,6 @@ impl IcmpProber {
             target: SocketAddr::new(target, 0),
             identifier: std::process::id() as u16,
             payload_len,
-            epoch: Instant::now(),
             buffer: vec![0; RECEIVE_BUFFER],
         })
     }
@@ -127,21 +136,22 @@ impl IcmpProber {
         self.kind
     }
 
-    /// The request's payload: the send time, then iputils' pattern (each
-    /// byte its own offset) up to the requested size.
-    fn payload(&self, sent: Instant) -> Vec<u8> {
-        let mut payload: Vec<u8> = (0..self.payload_len).map(|i| i as u8).collect();
-        if self.payload_len >= STAMP_LEN {
-            let nanos = sent.duration_since(self.epoch).as_nanos() as u64;
-            payload[..STAMP_LEN].copy_from_slice(&nanos.to_be_bytes());
-        }
-        payload
+    /// The request's payload: room for the send time, then iputils'
+    /// pattern (each byte its own offset) up to the requested size.
+    fn payload(&self) -> Vec<u8> {
+        (0..self.payload_len).map(|i| i as u8).collect()
     }
 
     /// Turns a received message into an answer to one of our probes, or
     /// `None` for traffic that is not ours (other pings, our own requests
     /// seen on loopback, neighbour discovery).
-    fn judge(&self, message: &[u8], from: IpAddr, ttl: Option<u8>, at: Instant) -> Option<Outcome> {
+    fn judge(
+        &self,
+        message: &[u8],
+        from: IpAddr,
+        ttl: Option<u8>,
+        at: Duration,
+    ) -> Option<Outcome> {
         let ours =
             |identifier: u16| self.kind == SocketKind::Datagram || identifier == self.identifier;
         match icmp::parse(self.version, message)? {
@@ -149,11 +159,10 @@ impl IcmpProber {
                 let rtt = (echo.payload.len() >= STAMP_LEN && self.payload_len >= STAMP_LEN)
                     .then(|| {
                         let stamp = u64::from_be_bytes(echo.payload[..STAMP_LEN].try_into().ok()?);
-                        let sent = self.epoch + Duration::from_nanos(stamp);
-                        at.checked_duration_since(sent)
+                        at.checked_sub(Duration::from_nanos(stamp))
                     })
                     .flatten();
-                let expected = self.payload(at);
+                let expected = self.payload();
                 let corrupted = echo.payload.len() != expected.len()
                     || echo.payload[STAMP_LEN.min(expected.len())..]
                         != expected[STAMP_LEN.min(expected.len())..];
@@ -198,7 +207,7 @@ impl IcmpProber {
             })
             .await?;
         // A raw IPv4 socket delivers the IP header first.
-        if let Arrival::Message { end, from, .. } = arrival
+        if let Arrival::Message { end, from, at, .. } = arrival
             && self.kind == SocketKind::Raw
             && self.version == Version::V4
         {
@@ -209,6 +218,7 @@ impl IcmpProber {
                 end,
                 from,
                 ttl: Some(packet.ttl()),
+                at,
             });
         }
         Ok(arrival)
@@ -237,12 +247,14 @@ impl IcmpProber {
 
 /// What one read from the socket brought, its bytes in the receive buffer.
 enum Arrival {
-    /// An ICMP message, at `start..end` (after any IP header).
+    /// An ICMP message, at `start..end` (after any IP header), received
+    /// `at` (the kernel's time stamp, since 1970).
     Message {
         start: usize,
         end: usize,
         from: IpAddr,
         ttl: Option<u8>,
+        at: Duration,
     },
     /// From a datagram socket's error queue: an ICMP error (type and code)
     /// sent by `offender` about our request, which is at `..end`.
@@ -256,21 +268,48 @@ enum Arrival {
 
 impl Prober for IcmpProber {
     fn send(&mut self, sequence: u16) -> io::Result<()> {
-        let sent = Instant::now();
-        let request =
-            icmp::echo_request(self.version, self.identifier, sequence, &self.payload(sent));
-        self.socket.try_send_to(&request, self.target).map(drop)
+        let mut request =
+            icmp::echo_request(self.version, self.identifier, sequence, &self.payload());
+        let target = SockaddrStorage::from(self.target);
+        if self.payload_len < STAMP_LEN {
+            return self.socket.try_send_to(&request, self.target).map(drop);
+        }
+        // The send time goes in last, the IPv4 checksum updated for it (the
+        // kernel makes ICMPv6's), and the send is the system call itself,
+        // not the runtime's wrapper: the round trip starts at the send.
+        let at = ECHO_HEADER_LEN..ECHO_HEADER_LEN + STAMP_LEN;
+        request[at.clone()].fill(0);
+        if self.version == Version::V4 {
+            request[2..4].fill(0);
+            let sum = crate::wire::checksum::internet_checksum(&request);
+            request[2..4].copy_from_slice(&sum.to_be_bytes());
+        }
+        let zeroed = u16::from_be_bytes([request[2], request[3]]);
+        let stamp = (wall_clock().as_nanos() as u64).to_be_bytes();
+        request[at].copy_from_slice(&stamp);
+        if self.version == Version::V4 {
+            let sum = crate::wire::checksum::with_added(zeroed, &stamp);
+            request[2..4].copy_from_slice(&sum.to_be_bytes());
+        }
+        nix::sys::socket::sendto(
+            self.socket.as_raw_fd(),
+            &request,
+            &target,
+            MsgFlags::empty(),
+        )
+        .map(drop)
+        .map_err(io::Error::from)
     }
 
     async fn next(&mut self) -> Outcome {
         loop {
-            let at = Instant::now();
             let outcome = match self.receive().await {
                 Ok(Arrival::Message {
                     start,
                     end,
                     from,
                     ttl,
+                    at,
                 }) => self.judge(&self.buffer[start..end], from, ttl, at),
                 Ok(Arrival::QueuedError {
                     end,
@@ -306,8 +345,12 @@ fn receive_message(fd: RawFd, buffer: &mut [u8], flags: MsgFlags) -> io::Result<
     let end = message.bytes;
     let from = message.address.as_ref().and_then(ip_of);
     let mut ttl = None;
+    let mut at = None;
     for cmsg in message.cmsgs()? {
         match cmsg {
+            ControlMessageOwned::ScmTimestampns(stamp) => {
+                at = Some(Duration::new(stamp.tv_sec() as u64, stamp.tv_nsec() as u32));
+            }
             ControlMessageOwned::Ipv4Ttl(t) | ControlMessageOwned::Ipv6HopLimit(t) => {
                 ttl = u8::try_from(t).ok();
             }
@@ -336,6 +379,7 @@ fn receive_message(fd: RawFd, buffer: &mut [u8], flags: MsgFlags) -> io::Result<
         end,
         from,
         ttl,
+        at: at.unwrap_or_else(wall_clock),
     })
 }
 

@@ -1,9 +1,10 @@
 //! TCP probes: time the three-way handshake to one port, then close.
 //!
 //! `connect(2)` returns when the SYN-ACK has arrived and our ACK is on its
-//! way, so the time from the call to its return is one round trip plus the
-//! peer's accept-queue work: what a client of that port would wait before it
-//! could send. Needs no privilege and passes firewalls that drop ICMP. Each
+//! way. The round trip reported is the kernel's own measurement of that
+//! handshake (TCP_INFO's `tcpi_rtt`: SYN out to SYN-ACK in, microseconds),
+//! not the time until this program woke up to see the connection; the
+//! wall time of the call is the fallback where the kernel gives none. Needs no privilege and passes firewalls that drop ICMP. Each
 //! probe runs as its own task with its own timer, so a slow one does not
 //! hold up the next.
 
@@ -51,7 +52,8 @@ impl Prober for TcpProber {
             let started = Instant::now();
             let outcome = match tokio::time::timeout(timeout, socket.connect(target)).await {
                 Ok(Ok(stream)) => {
-                    let rtt = started.elapsed();
+                    let rtt = crate::sys::tcp_info::round_trip(&stream)
+                        .unwrap_or_else(|| started.elapsed());
                     drop(stream); // the close: FIN to the peer
                     Outcome::Reply {
                         sequence,
