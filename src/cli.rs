@@ -254,8 +254,45 @@ pub struct PingArgs {
     /// Say which kind of ICMP socket is used (datagram or raw).
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Time to live (IPv4) or hop limit (IPv6) of each request.
+    #[arg(short = 't', value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub ttl: Option<u8>,
+    /// Fill each request's data with these bytes, in hex, up to 16 (`-p ff00`).
+    #[arg(short = 'p', value_name = "PATTERN", value_parser = parse_pattern, conflicts_with = "tcp")]
+    pub pattern: Option<Pattern>,
+    /// Print the time (seconds since 1970) before each line, as iputils -D.
+    #[arg(short = 'D')]
+    pub timestamps: bool,
+    /// Allow pinging a broadcast address.
+    #[arg(short = 'b')]
+    pub broadcast: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `-p`'s bytes.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub Vec<u8>);
+
+fn parse_pattern(text: &str) -> Result<Pattern, String> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .map(|b| (b as char).to_digit(16).map(|d| d as u8))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("{text:?} is not hexadecimal: give bytes like ff00"))?;
+    if digits.is_empty() || digits.len() > 32 {
+        return Err(format!("{text:?}: give 1 to 16 bytes in hex"));
+    }
+    // An odd digit count reads as iputils does: a leading zero.
+    let mut padded = if digits.len() % 2 == 1 {
+        vec![0]
+    } else {
+        vec![]
+    };
+    padded.extend(digits);
+    Ok(Pattern(
+        padded.chunks(2).map(|p| p[0] << 4 | p[1]).collect(),
+    ))
 }
 
 #[derive(Debug, Args)]

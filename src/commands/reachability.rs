@@ -7,7 +7,9 @@ use sockit::addr::{self, Family, PortUse, Services, parse_port};
 use sockit::output;
 use sockit::output::ping::{PingPrinter, PingTarget, emit};
 use sockit::shutdown::{StopReason, StopTrigger};
-use sockit::tools::ping::{self, IcmpProber, PingOptions, ProbeReport, SocketKind, TcpProber};
+use sockit::tools::ping::{
+    self, IcmpProber, IcmpSetup, PingOptions, ProbeReport, SocketKind, TcpProber,
+};
 use sockit::tools::scan::{self, ScanOptions};
 use sockit::wire::icmp::Version;
 use sockit::{Error, Result};
@@ -45,8 +47,26 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         numeric: args.numeric || args.host.parse::<IpAddr>().is_ok(),
     };
     let numeric = target.numeric;
-    let printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
+    if tcp_port.is_none() && is_broadcast(address) {
+        if !args.broadcast {
+            return Err(Error::Usage(format!(
+                "{address} is a broadcast address: ping it with -b, or check the address"
+            )));
+        }
+        eprintln!("WARNING: pinging broadcast address");
+    }
+    let setup = IcmpSetup {
+        ttl: args.ttl,
+        pattern: args.pattern.as_ref().map(|p| p.0.clone()),
+        broadcast: args.broadcast,
+    };
+    let mut printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
+    printer.timestamps = args.timestamps;
     let runtime = runtime()?;
+    if let Some(pattern) = setup.pattern.as_ref().filter(|_| !args.output.json) {
+        let hex: String = pattern.iter().map(|b| format!("{b:02x}")).collect();
+        emit(&format!("PATTERN: 0x{hex}"));
+    }
     if let Some(header) = printer.header() {
         emit(&header);
     }
@@ -63,7 +83,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
                 ping::ping(&mut prober, &options, report, shutdown).await
             }
             None => {
-                let mut prober = IcmpProber::open(address, args.size)?;
+                let mut prober = IcmpProber::open(address, args.size, &setup)?;
                 if args.verbose {
                     eprintln!("sockit: {}", describe_socket(prober.kind()));
                 }
@@ -167,6 +187,21 @@ pub fn scan(args: ScanArgs) -> Result<i32> {
 
 /// The first address the resolver gives for `host` in `family`: ping and
 /// scan probe one address, as ping and nmap do.
+/// 255.255.255.255, or the broadcast address of one of this host's subnets.
+fn is_broadcast(address: IpAddr) -> bool {
+    let IpAddr::V4(v4) = address else {
+        return false;
+    };
+    v4.is_broadcast()
+        || addr::interfaces().is_ok_and(|interfaces| {
+            interfaces.iter().any(|i| {
+                i.addresses
+                    .iter()
+                    .any(|a| a.broadcast.as_deref() == Some(v4.to_string().as_str()))
+            })
+        })
+}
+
 fn first_address(host: &str, family: Family) -> Result<IpAddr> {
     Ok(addr::resolve(host, 0, family)?[0].ip())
 }

@@ -179,6 +179,8 @@ pub struct PingPrinter {
     pub quiet: bool,
     /// `-W`, named when a TCP probe runs out of time.
     pub timeout: Duration,
+    /// `-D`: each probe's line starts with the time, `[seconds.micros]`.
+    pub timestamps: bool,
 }
 
 impl PingPrinter {
@@ -188,6 +190,7 @@ impl PingPrinter {
             json,
             quiet,
             timeout,
+            timestamps: false,
         }
     }
 
@@ -226,6 +229,21 @@ impl PingPrinter {
         if self.json {
             return Some(self.probe_json(report));
         }
+        let line = self.probe_line(report, source_name)?;
+        if !self.timestamps {
+            return Some(line);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Some(format!(
+            "[{}.{:06}] {line}",
+            now.as_secs(),
+            now.subsec_micros()
+        ))
+    }
+
+    fn probe_line(&self, report: &ProbeReport, source_name: Option<&str>) -> Option<String> {
         if self.quiet {
             return None;
         }

@@ -371,3 +371,64 @@ fn round_trips_measure_the_network_not_the_program() {
         "sockit {mine:.3} ms against iputils {theirs:.3} ms"
     );
 }
+
+/// -t, -p and -D against iputils' output shape; -t 1 across a router gets
+/// its time-exceeded answer in both; -b pings a subnet's broadcast address
+/// (refused without it, exit 2).
+#[test]
+fn ttl_pattern_timestamps_and_broadcast_as_iputils() {
+    require("ping", "iputils-ping");
+    let chain = crate::netns::Chain::new("pflags");
+    let ns = &chain.client;
+    for (target, extra) in [
+        ("127.0.0.1", vec!["-t", "7", "-p", "abcd", "-D"]),
+        ("::1", vec!["-t", "3", "-p", "0f", "-D"]),
+        (chain.v4[5].as_str(), vec!["-t", "1"]),
+        (chain.v6[5].as_str(), vec!["-t", "1"]),
+    ] {
+        let mut args = vec!["-c", "2", "-i", "0.05", "-W", "1", target];
+        args.extend(&extra);
+        let mut mine = vec!["ping"];
+        mine.extend(&args);
+        let (_, out, err) = run(&mut ns.sockit(&mine), 30);
+        let reference = ns.exec(&[&["ping"][..], &args].concat()).output().unwrap();
+        let (out, reference) = (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(reference.stdout).unwrap(),
+        );
+        assert_eq!(
+            shape(&out),
+            shape(&reference),
+            "{args:?}\nsockit:\n{out}{err}\niputils:\n{reference}"
+        );
+        if extra.contains(&"-D") {
+            assert!(out.lines().nth(2).unwrap().starts_with('['), "{out}");
+        } else {
+            assert!(
+                out.contains(&format!("From {}", chain.v4[1]))
+                    || out.contains(&format!("From {}", chain.v6[1])),
+                "{out}"
+            );
+        }
+    }
+    let net = TwoHosts::new("pbcast");
+    net.b
+        .sh("sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0");
+    let broadcast = format!("{}.255", net.prefix);
+    let (status, _, err) = run(&mut net.a.sockit(&["ping", "-c", "1", &broadcast]), 30);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("-b"), "{err}");
+    let (status, out, err) = run(
+        &mut net
+            .a
+            .sockit(&["ping", "-b", "-c", "1", "-W", "2", &broadcast]),
+        30,
+    );
+    assert!(status.success(), "{err}");
+    assert!(err.contains("WARNING: pinging broadcast address"), "{err}");
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains(&format!("from {}.2", net.prefix))
+    );
+}

@@ -56,6 +56,17 @@ pub enum SocketKind {
     Raw,
 }
 
+/// What `ping`'s flags ask of the socket and the requests.
+#[derive(Debug, Clone, Default)]
+pub struct IcmpSetup {
+    /// `-t`: time to live, or hop limit.
+    pub ttl: Option<u8>,
+    /// `-p`: the bytes the data is filled with.
+    pub pattern: Option<Vec<u8>>,
+    /// `-b`: SO_BROADCAST.
+    pub broadcast: bool,
+}
+
 pub struct IcmpProber {
     /// Tokio's UDP type only as a readiness wrapper around the datagram or
     /// raw socket: its `recvmsg` and `sendto` are the same calls.
@@ -65,6 +76,7 @@ pub struct IcmpProber {
     target: SocketAddr,
     identifier: u16,
     payload_len: usize,
+    pattern: Option<Vec<u8>>,
     buffer: Vec<u8>,
 }
 
@@ -78,7 +90,7 @@ fn wall_clock() -> Duration {
 impl IcmpProber {
     /// Opens the socket for pinging `target` with `payload_len` bytes of data
     /// per request. Must run inside a Tokio runtime.
-    pub fn open(target: IpAddr, payload_len: usize) -> Result<IcmpProber> {
+    pub fn open(target: IpAddr, payload_len: usize, setup: &IcmpSetup) -> Result<IcmpProber> {
         let version = Version::of(target);
         let (domain, protocol) = match version {
             Version::V4 => (Domain::IPV4, Protocol::ICMPV4),
@@ -101,6 +113,16 @@ impl IcmpProber {
         };
         let context = |e: nix::Error| Error::io("setting up the ICMP socket", e.into());
         setsockopt(&socket, sockopt::ReceiveTimestampns, &true).map_err(context)?;
+        let failed = |e: io::Error| Error::io("setting up the ICMP socket", e);
+        if let Some(ttl) = setup.ttl {
+            match version {
+                Version::V4 => socket.set_ttl_v4(u32::from(ttl)).map_err(failed)?,
+                Version::V6 => socket.set_unicast_hops_v6(u32::from(ttl)).map_err(failed)?,
+            }
+        }
+        if setup.broadcast {
+            socket.set_broadcast(true).map_err(failed)?;
+        }
         match version {
             // A raw IPv4 socket hands over the IP header, TTL included,
             // and ICMP errors as messages; a datagram socket needs both asked for.
@@ -128,6 +150,7 @@ impl IcmpProber {
             target: SocketAddr::new(target, 0),
             identifier: std::process::id() as u16,
             payload_len,
+            pattern: setup.pattern.clone(),
             buffer: vec![0; RECEIVE_BUFFER],
         })
     }
@@ -137,9 +160,15 @@ impl IcmpProber {
     }
 
     /// The request's payload: room for the send time, then iputils'
-    /// pattern (each byte its own offset) up to the requested size.
+    /// pattern (each byte its own offset, or `-p`'s bytes repeated) up to
+    /// the requested size.
     fn payload(&self) -> Vec<u8> {
-        (0..self.payload_len).map(|i| i as u8).collect()
+        match &self.pattern {
+            Some(pattern) => (0..self.payload_len)
+                .map(|i| pattern[i % pattern.len()])
+                .collect(),
+            None => (0..self.payload_len).map(|i| i as u8).collect(),
+        }
     }
 
     /// Turns a received message into an answer to one of our probes, or

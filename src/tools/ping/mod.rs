@@ -21,7 +21,7 @@ use tokio::time::sleep_until;
 
 use crate::shutdown::StopSignal;
 
-pub use icmp::{IcmpProber, SocketKind};
+pub use icmp::{IcmpProber, IcmpSetup, SocketKind};
 pub use stats::PingSummary;
 pub use tcp::TcpProber;
 
