@@ -39,12 +39,38 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         timeout,
         deadline: args.deadline.map(|d| seconds("-w", d, false)).transpose()?,
     };
+    let (source, interface) = match args.interface.as_deref() {
+        None => (None, None),
+        Some(text) => match text.parse::<IpAddr>() {
+            Ok(address) => (Some(address), None),
+            Err(_) => {
+                if !addr::interfaces()?.iter().any(|i| i.name == text) {
+                    return Err(Error::NotFound {
+                        what: format!("-I {text}: no interface or address of that name"),
+                        hint: "see `sockit ifaces` for this host's interfaces and addresses".into(),
+                    });
+                }
+                (None, Some(text.to_string()))
+            }
+        },
+    };
+    // -I: iputils names the source (the kernel's choice for an interface)
+    // and the interface in its first line.
+    let from = match (source, &interface) {
+        (Some(source), _) => Some((source, String::new())),
+        (None, Some(name)) => addr::route_to(address)
+            .ok()
+            .and_then(|r| r.source)
+            .map(|s| (s, name.clone())),
+        (None, None) => None,
+    };
     let target = PingTarget {
         host: args.host.clone(),
         address,
         tcp_port,
         payload_len: args.size,
         numeric: args.numeric || args.host.parse::<IpAddr>().is_ok(),
+        from,
     };
     let numeric = target.numeric;
     if tcp_port.is_none() && is_broadcast(address) {
@@ -59,6 +85,8 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         ttl: args.ttl,
         pattern: args.pattern.as_ref().map(|p| p.0.clone()),
         broadcast: args.broadcast,
+        source,
+        interface: interface.clone(),
     };
     let mut printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
     printer.timestamps = args.timestamps;
@@ -96,7 +124,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
             .map_err(|e| Error::io("printing", std::io::Error::other(e)))?;
         Ok::<_, Error>((summary, printer))
     })?;
-    print!("{}", printer.summary(&summary));
+    output::emit_text(&printer.summary(&summary));
     finish(runtime, None);
     Ok(summary.exit_code())
 }
@@ -158,7 +186,7 @@ pub fn scan(args: ScanArgs) -> Result<i32> {
     })?;
     finish(runtime, None);
     let open = output::scan::open_ports(&report, &Services::load());
-    print!("{}", output::scan::render(&open, args.output.json));
+    output::emit_text(&output::scan::render(&open, args.output.json));
     if args.verbose {
         eprintln!("sockit: {}", output::scan::counts(&report));
     }

@@ -103,7 +103,7 @@ fn list_interfaces() -> Result<i32> {
     out.push_str(&format!(
         "{number}.any (every interface; sockit's default) [Up, Running]\n"
     ));
-    print!("{out}");
+    sockit::output::emit_text(&out);
     Ok(0)
 }
 

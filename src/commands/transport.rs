@@ -387,7 +387,7 @@ pub fn tls(args: TlsArgs) -> Result<i32> {
     ));
     finish(runtime, None);
     let report = report?;
-    print!("{}", sockit::output::tls::render(&report, args.output.json));
+    sockit::output::emit_text(&sockit::output::tls::render(&report, args.output.json));
     Ok(if report.verified { 0 } else { 1 })
 }
 

@@ -170,6 +170,8 @@ pub struct PingTarget {
     /// reverse name and address (the caller looks the names up, off the
     /// probe loop: see [`PingPrinter::probe`]).
     pub numeric: bool,
+    /// `-I`: the source address and the interface's name (empty for an address).
+    pub from: Option<(IpAddr, String)>,
 }
 
 pub struct PingPrinter {
@@ -209,15 +211,26 @@ impl PingPrinter {
         }
         let PingTarget { host, address, .. } = &self.target;
         let size = self.target.payload_len;
+        let from = match &self.target.from {
+            Some((source, interface)) => format!(" from {source} {interface}:"),
+            None => String::new(),
+        };
         Some(match (self.target.tcp_port, address) {
             (Some(port), _) => {
                 format!("TCP PING {host} ({address}) port {port}: timing the three-way handshake.")
             }
-            (None, IpAddr::V4(_)) => format!(
+            (None, IpAddr::V4(_)) if from.is_empty() => format!(
                 "PING {host} ({address}) {size}({}) bytes of data.",
                 size + 28
             ),
-            (None, IpAddr::V6(_)) => format!("PING {host}({address}) {size} data bytes"),
+            (None, IpAddr::V4(_)) => format!(
+                "PING {host} ({address}){from} {size}({}) bytes of data.",
+                size + 28
+            ),
+            (None, IpAddr::V6(_)) if from.is_empty() => {
+                format!("PING {host}({address}) {size} data bytes")
+            }
+            (None, IpAddr::V6(_)) => format!("PING {host}({address}){from} {size} data bytes"),
         })
     }
 

@@ -383,6 +383,10 @@ fn ttl_pattern_timestamps_and_broadcast_as_iputils() {
     for (target, extra) in [
         ("127.0.0.1", vec!["-t", "7", "-p", "abcd", "-D"]),
         ("::1", vec!["-t", "3", "-p", "0f", "-D"]),
+        ("127.0.0.1", vec!["-I", "lo"]),
+        ("127.0.0.1", vec!["-I", "127.0.0.1"]),
+        ("::1", vec!["-I", "lo"]),
+        (chain.v4[5].as_str(), vec!["-I", chain.v4[0].as_str()]),
         (chain.v4[5].as_str(), vec!["-t", "1"]),
         (chain.v6[5].as_str(), vec!["-t", "1"]),
     ] {
@@ -403,6 +407,8 @@ fn ttl_pattern_timestamps_and_broadcast_as_iputils() {
         );
         if extra.contains(&"-D") {
             assert!(out.lines().nth(2).unwrap().starts_with('['), "{out}");
+        } else if extra.contains(&"-I") {
+            assert!(out.lines().next().unwrap().contains(" from "), "{out}");
         } else {
             assert!(
                 out.contains(&format!("From {}", chain.v4[1]))
@@ -431,4 +437,18 @@ fn ttl_pattern_timestamps_and_broadcast_as_iputils() {
             .unwrap()
             .contains(&format!("from {}.2", net.prefix))
     );
+}
+
+/// A reader that goes away (`| head -1`) ends ping quietly: no panic, no
+/// backtrace, for the summary as for the lines before it.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let ns = Netns::new("pipe");
+    let script = format!(
+        "{} ping -c 3 -i 0.05 127.0.0.1 | head -1 >/dev/null",
+        env!("CARGO_BIN_EXE_sockit")
+    );
+    let (status, _, err) = run(&mut ns.exec(&["sh", "-c", &script]), 30);
+    assert!(status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

@@ -65,6 +65,10 @@ pub struct IcmpSetup {
     pub pattern: Option<Vec<u8>>,
     /// `-b`: SO_BROADCAST.
     pub broadcast: bool,
+    /// `-I` with an address: the requests' source.
+    pub source: Option<IpAddr>,
+    /// `-I` with a name: the interface they leave by (SO_BINDTODEVICE).
+    pub interface: Option<String>,
 }
 
 pub struct IcmpProber {
@@ -122,6 +126,16 @@ impl IcmpProber {
         }
         if setup.broadcast {
             socket.set_broadcast(true).map_err(failed)?;
+        }
+        if let Some(interface) = &setup.interface {
+            socket
+                .bind_device(Some(interface.as_bytes()))
+                .map_err(|e| Error::io(format!("sending by interface {interface}"), e))?;
+        }
+        if let Some(source) = setup.source {
+            socket
+                .bind(&SocketAddr::new(source, 0).into())
+                .map_err(|e| Error::io(format!("sending from {source}"), e))?;
         }
         match version {
             // A raw IPv4 socket hands over the IP header, TTL included,
