@@ -266,6 +266,9 @@ pub struct PingArgs {
     /// Allow pinging a broadcast address.
     #[arg(short = 'b')]
     pub broadcast: bool,
+    /// Say "no answer yet" for a probe still unanswered when the next one leaves.
+    #[arg(short = 'O')]
+    pub outstanding: bool,
     /// Send from this interface (by name) or this source address.
     #[arg(short = 'I', value_name = "IFACE|ADDR", conflicts_with = "tcp")]
     pub interface: Option<String>,

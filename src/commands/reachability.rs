@@ -38,6 +38,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         interval,
         timeout,
         deadline: args.deadline.map(|d| seconds("-w", d, false)).transpose()?,
+        report_outstanding: args.outstanding,
     };
     let (source, interface) = match args.interface.as_deref() {
         None => (None, None),

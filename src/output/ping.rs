@@ -55,6 +55,8 @@ pub enum ProbeState {
     },
     /// Listed at the end for every probe never answered.
     Lost,
+    /// `-O`: unanswered when the next probe left.
+    Outstanding,
 }
 
 impl From<&ProbeReport> for ProbeRecord {
@@ -97,6 +99,7 @@ impl From<&ProbeReport> for ProbeRecord {
                 (*sequence, state, None)
             }
             ProbeReport::Lost { sequence } => (*sequence, ProbeState::Lost, None),
+            ProbeReport::Outstanding { sequence } => (*sequence, ProbeState::Outstanding, None),
         };
         ProbeRecord {
             record: RecordType::Probe,
@@ -323,6 +326,9 @@ impl PingPrinter {
                 format!("sockit: sending {seq_name}={sequence}: {error}")
             }
             ProbeReport::Lost { .. } => return None,
+            ProbeReport::Outstanding { sequence } => {
+                format!("no answer yet for {seq_name}={sequence}")
+            }
         })
     }
 

@@ -452,3 +452,26 @@ fn a_closed_stdout_is_no_panic() {
     assert!(status.success(), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// -O: an unanswered probe is named when the next one leaves, as iputils
+/// does (replies dropped by nftables in the namespace).
+#[test]
+fn outstanding_probes_are_named_with_o() {
+    require("ping", "iputils-ping");
+    let ns = Netns::new("pingo");
+    ns.drop_incoming("icmp type echo-reply", 100);
+    let args = ["-O", "-c", "3", "-i", "0.2", "-W", "0.3", "127.0.0.1"];
+    let (status, out, _) = run(&mut ns.sockit(&[&["ping"][..], &args].concat()), 30);
+    assert_eq!(status.code(), Some(1));
+    let reference = ns.exec(&[&["ping"][..], &args].concat()).output().unwrap();
+    let (out, reference) = (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(reference.stdout).unwrap(),
+    );
+    assert_eq!(
+        shape(&out),
+        shape(&reference),
+        "sockit:\n{out}\niputils:\n{reference}"
+    );
+    assert!(out.contains("no answer yet for icmp_seq=2"), "{out}");
+}

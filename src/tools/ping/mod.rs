@@ -38,6 +38,8 @@ pub struct PingOptions {
     /// counts replies, not probes, as in iputils: probing goes on until
     /// that many have come back or the deadline passes.
     pub deadline: Option<Duration>,
+    /// `-O`: say so when a probe is still unanswered as the next one leaves.
+    pub report_outstanding: bool,
 }
 
 impl Default for PingOptions {
@@ -47,6 +49,7 @@ impl Default for PingOptions {
             interval: Duration::from_secs(1),
             timeout: Duration::from_secs(10),
             deadline: None,
+            report_outstanding: false,
         }
     }
 }
@@ -89,6 +92,8 @@ pub enum ProbeReport {
     SendFailed { sequence: u16, error: String },
     /// At the end: a probe that got no answer at all.
     Lost { sequence: u16 },
+    /// `-O`: the probe had no answer yet when the next one was sent.
+    Outstanding { sequence: u16 },
 }
 
 impl ProbeReport {
@@ -175,6 +180,13 @@ pub async fn ping<P: Prober>(
             _ = sleep_until(wake) => {
                 if all_sent {
                     break;
+                }
+                let previous = (summary.transmitted % 65536) as u16;
+                if options.report_outstanding
+                    && summary.transmitted > 0
+                    && !answered[usize::from(previous)]
+                {
+                    report(&ProbeReport::Outstanding { sequence: previous });
                 }
                 summary.transmitted += 1;
                 // Sequence numbers start at 1 and wrap at 65535, as iputils'.
@@ -289,6 +301,7 @@ pub(super) mod tests {
             interval: Duration::from_millis(10),
             timeout: Duration::from_secs(5),
             deadline: None,
+            report_outstanding: false,
         };
         let mut reports = Vec::new();
         let trigger = crate::shutdown::StopTrigger::new();
