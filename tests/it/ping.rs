@@ -372,6 +372,23 @@ fn round_trips_measure_the_network_not_the_program() {
     );
 }
 
+/// Runs `ping ARGS` with sockit and with iputils in `ns` and requires the
+/// same output with the numbers masked; sockit's exit code and output.
+fn shaped_as_iputils(ns: &Netns, args: &[&str]) -> (Option<i32>, String) {
+    let (status, out, err) = run(&mut ns.sockit(&[&["ping"][..], args].concat()), 30);
+    let reference = ns.exec(&[&["ping"][..], args].concat()).output().unwrap();
+    let (out, reference) = (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(reference.stdout).unwrap(),
+    );
+    assert_eq!(
+        shape(&out),
+        shape(&reference),
+        "{args:?}\nsockit:\n{out}{err}\niputils:\n{reference}"
+    );
+    (status.code(), out)
+}
+
 /// -t, -p and -D against iputils' output shape; -t 1 across a router gets
 /// its time-exceeded answer in both; -b pings a subnet's broadcast address
 /// (refused without it, exit 2).
@@ -392,19 +409,7 @@ fn ttl_pattern_timestamps_and_broadcast_as_iputils() {
     ] {
         let mut args = vec!["-c", "2", "-i", "0.05", "-W", "1", target];
         args.extend(&extra);
-        let mut mine = vec!["ping"];
-        mine.extend(&args);
-        let (_, out, err) = run(&mut ns.sockit(&mine), 30);
-        let reference = ns.exec(&[&["ping"][..], &args].concat()).output().unwrap();
-        let (out, reference) = (
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(reference.stdout).unwrap(),
-        );
-        assert_eq!(
-            shape(&out),
-            shape(&reference),
-            "{args:?}\nsockit:\n{out}{err}\niputils:\n{reference}"
-        );
+        let (_, out) = shaped_as_iputils(ns, &args);
         if extra.contains(&"-D") {
             assert!(out.lines().nth(2).unwrap().starts_with('['), "{out}");
         } else if extra.contains(&"-I") {
@@ -461,17 +466,7 @@ fn outstanding_probes_are_named_with_o() {
     let ns = Netns::new("pingo");
     ns.drop_incoming("icmp type echo-reply", 100);
     let args = ["-O", "-c", "3", "-i", "0.2", "-W", "0.3", "127.0.0.1"];
-    let (status, out, _) = run(&mut ns.sockit(&[&["ping"][..], &args].concat()), 30);
-    assert_eq!(status.code(), Some(1));
-    let reference = ns.exec(&[&["ping"][..], &args].concat()).output().unwrap();
-    let (out, reference) = (
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(reference.stdout).unwrap(),
-    );
-    assert_eq!(
-        shape(&out),
-        shape(&reference),
-        "sockit:\n{out}\niputils:\n{reference}"
-    );
+    let (code, out) = shaped_as_iputils(&ns, &args);
+    assert_eq!(code, Some(1));
     assert!(out.contains("no answer yet for icmp_seq=2"), "{out}");
 }
