@@ -269,6 +269,10 @@ pub struct PingArgs {
     /// Say "no answer yet" for a probe still unanswered when the next one leaves.
     #[arg(short = 'O')]
     pub outstanding: bool,
+    /// Adaptive: the next probe leaves as soon as the last is answered (at
+    /// most one in flight; -i is the longest wait), as iputils -A.
+    #[arg(short = 'A')]
+    pub adaptive: bool,
     /// Send from this interface (by name) or this source address.
     #[arg(short = 'I', value_name = "IFACE|ADDR", conflicts_with = "tcp")]
     pub interface: Option<String>,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use sockit::addr::{self, Family, PortUse, Services, parse_port};
 use sockit::output;
@@ -39,6 +40,11 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         timeout,
         deadline: args.deadline.map(|d| seconds("-w", d, false)).transpose()?,
         report_outstanding: args.outstanding,
+        // iputils' floor: none for root (who may flood), 200 ms for others.
+        adaptive: args.adaptive.then(|| {
+            let privileged = nix::unistd::geteuid().is_root();
+            Duration::from_millis(if privileged { 0 } else { 200 })
+        }),
     };
     let (source, interface) = match args.interface.as_deref() {
         None => (None, None),
@@ -91,6 +97,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
     };
     let mut printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
     printer.timestamps = args.timestamps;
+    printer.adaptive = args.adaptive;
     let runtime = runtime()?;
     if let Some(pattern) = setup.pattern.as_ref().filter(|_| !args.output.json) {
         let hex: String = pattern.iter().map(|b| format!("{b:02x}")).collect();

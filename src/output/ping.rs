@@ -186,6 +186,8 @@ pub struct PingPrinter {
     pub timeout: Duration,
     /// `-D`: each probe's line starts with the time, `[seconds.micros]`.
     pub timestamps: bool,
+    /// `-A`: the summary adds iputils' `ipg/ewma`.
+    pub adaptive: bool,
 }
 
 impl PingPrinter {
@@ -196,6 +198,7 @@ impl PingPrinter {
             quiet,
             timeout,
             timestamps: false,
+            adaptive: false,
         }
     }
 
@@ -373,6 +376,9 @@ impl PingPrinter {
         }
         if summary.pipe > 1 {
             last.push(format!("pipe {}", summary.pipe));
+        }
+        if let Some((ipg, ewma)) = summary.ipg_ewma_ms().filter(|_| self.adaptive) {
+            last.push(format!("ipg/ewma {ipg:.3}/{ewma:.3} ms"));
         }
         text += &last.join(", ");
         text.push('\n');

@@ -470,3 +470,20 @@ fn outstanding_probes_are_named_with_o() {
     assert_eq!(code, Some(1));
     assert!(out.contains("no answer yet for icmp_seq=2"), "{out}");
 }
+
+/// -A: the next probe leaves when the last is answered, so 20 probes on
+/// loopback take a fraction of 20 intervals; the summary adds ipg/ewma as
+/// iputils' does.
+#[test]
+fn adaptive_ping_keeps_one_probe_in_flight() {
+    require("ping", "iputils-ping");
+    let ns = Netns::new("pinga");
+    let started = std::time::Instant::now();
+    let (code, out) = shaped_as_iputils(&ns, &["-A", "-c", "20", "127.0.0.1"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(", ipg/ewma "), "{out}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "20 adaptive probes, not 20 one-second intervals"
+    );
+}

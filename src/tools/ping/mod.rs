@@ -40,6 +40,10 @@ pub struct PingOptions {
     pub deadline: Option<Duration>,
     /// `-O`: say so when a probe is still unanswered as the next one leaves.
     pub report_outstanding: bool,
+    /// `-A`: send the next probe as soon as the last one is answered (but
+    /// not sooner than this after it left), the interval being only the
+    /// longest wait: about one probe in flight, as iputils' adaptive mode.
+    pub adaptive: Option<Duration>,
 }
 
 impl Default for PingOptions {
@@ -50,6 +54,7 @@ impl Default for PingOptions {
             timeout: Duration::from_secs(10),
             deadline: None,
             report_outstanding: false,
+            adaptive: None,
         }
     }
 }
@@ -169,6 +174,13 @@ pub async fn ping<P: Prober>(
                     summary.pipe = summary.pipe.max(u64::from(in_flight) + 1);
                 }
                 summary.record(&outcome, duplicate);
+                // -A: the newest probe answered, the next may leave now.
+                if let Some(minimum) = options.adaptive
+                    && !duplicate
+                    && u64::from(sequence) == summary.transmitted % 65536
+                {
+                    next_send = next_send.min((last_send + minimum).max(tokio::time::Instant::now()));
+                }
                 report(&ProbeReport::Outcome { outcome, duplicate });
             }
             _ = async {
@@ -302,6 +314,7 @@ pub(super) mod tests {
             timeout: Duration::from_secs(5),
             deadline: None,
             report_outstanding: false,
+            adaptive: None,
         };
         let mut reports = Vec::new();
         let trigger = crate::shutdown::StopTrigger::new();

@@ -38,6 +38,10 @@ pub struct PingSummary {
     rtt_min: Option<Duration>,
     #[serde(skip)]
     rtt_max: Option<Duration>,
+    /// iputils' moving average of the round trip, in eighths of a
+    /// microsecond (each reply moves it an eighth of the way).
+    #[serde(skip)]
+    ewma_eighths_us: u64,
 }
 
 impl PingSummary {
@@ -57,6 +61,12 @@ impl PingSummary {
                     self.timed += 1;
                     self.rtt_sum_ms += ms;
                     self.rtt_sum_squares_ms += ms * ms;
+                    let us = rtt.as_micros() as u64;
+                    self.ewma_eighths_us = if self.ewma_eighths_us == 0 {
+                        us * 8
+                    } else {
+                        (self.ewma_eighths_us + us).saturating_sub(self.ewma_eighths_us / 8)
+                    };
                     self.rtt_min = Some(self.rtt_min.map_or(rtt, |m| m.min(rtt)));
                     self.rtt_max = Some(self.rtt_max.map_or(rtt, |m| m.max(rtt)));
                 }
@@ -66,6 +76,17 @@ impl PingSummary {
             Outcome::NoAnswer { .. } if !duplicate => self.unanswered += 1,
             _ => {}
         }
+    }
+
+    /// iputils' `ipg/ewma` for adaptive and flood runs: the mean gap between
+    /// probes and the moving average of the round trip, in milliseconds.
+    pub fn ipg_ewma_ms(&self) -> Option<(f64, f64)> {
+        if self.received == 0 {
+            return None;
+        }
+        let gaps = self.transmitted.saturating_sub(1).max(1);
+        let ipg = self.elapsed.as_secs_f64() * 1000.0 / gaps as f64;
+        Some((ipg, self.ewma_eighths_us as f64 / 8000.0))
     }
 
     /// Probes whose fate is known: answered, refused, failed or given up on.
