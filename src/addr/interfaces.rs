@@ -101,6 +101,23 @@ fn prefix_of(netmask: IpAddr) -> u8 {
     }
 }
 
+/// 255.255.255.255, or the broadcast address of one of this host's subnets:
+/// what ping refuses without -b.
+pub fn is_broadcast(address: std::net::IpAddr) -> bool {
+    let std::net::IpAddr::V4(v4) = address else {
+        return false;
+    };
+    let text = v4.to_string();
+    v4.is_broadcast()
+        || interfaces().is_ok_and(|interfaces| {
+            interfaces.iter().any(|i| {
+                i.addresses
+                    .iter()
+                    .any(|a| a.broadcast.as_deref() == Some(text.as_str()))
+            })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ mod route;
 mod services;
 
 pub use hostname::{HostName, host_name};
-pub use interfaces::{Interface, InterfaceAddress, interfaces};
+pub use interfaces::{Interface, InterfaceAddress, interfaces, is_broadcast};
 pub use ip::{IpReport, analyse, kinds};
 pub use port::{PortUse, parse_port, parse_port_list};
 pub use resolve::{Family, Resolution, format_addrs, listen_address, lookup, resolve};

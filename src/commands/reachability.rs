@@ -80,7 +80,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         from,
     };
     let numeric = target.numeric;
-    if tcp_port.is_none() && is_broadcast(address) {
+    if tcp_port.is_none() && addr::is_broadcast(address) {
         if !args.broadcast {
             return Err(Error::Usage(format!(
                 "{address} is a broadcast address: ping it with -b, or check the address"
@@ -223,21 +223,6 @@ pub fn scan(args: ScanArgs) -> Result<i32> {
 
 /// The first address the resolver gives for `host` in `family`: ping and
 /// scan probe one address, as ping and nmap do.
-/// 255.255.255.255, or the broadcast address of one of this host's subnets.
-fn is_broadcast(address: IpAddr) -> bool {
-    let IpAddr::V4(v4) = address else {
-        return false;
-    };
-    v4.is_broadcast()
-        || addr::interfaces().is_ok_and(|interfaces| {
-            interfaces.iter().any(|i| {
-                i.addresses
-                    .iter()
-                    .any(|a| a.broadcast.as_deref() == Some(v4.to_string().as_str()))
-            })
-        })
-}
-
 fn first_address(host: &str, family: Family) -> Result<IpAddr> {
     Ok(addr::resolve(host, 0, family)?[0].ip())
 }
