@@ -55,7 +55,6 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
     let options = TraceOptions {
         first_ttl: args.first_ttl,
         max_ttl: args.max_ttl,
-        probes: args.probes,
         wait,
     };
     let mut tracer = Tracer::new(prober, destination, options);

@@ -188,16 +188,33 @@ fn json_records_and_exit_codes() {
         records[3],
         serde_json::json!({"type": "summary", "destination": chain.v4[5], "reached": true, "hops": 3})
     );
-    // Nobody there: silence after r2, 1 at the end.
-    chain.server.sh("ip link set lo down");
-    let silent = &chain.v4[4].replace(".9", ".11");
+    // A firewalled destination: r1 and r2 answer, then silence to -m; 1 at the end.
+    chain
+        .server
+        .drop_incoming(&format!("ip saddr {}", chain.v4[0]), 100);
     let (code, out, _) = trace(
         &chain.client,
-        &["-n", "--json", "-w", "0.5", "-m", "4", silent],
+        &["-n", "--json", "-w", "0.5", "-m", "4", &chain.v4[5]],
     );
     assert_eq!(code, 1, "{out}");
-    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    assert_eq!(last["reached"], false);
+    let records: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 5, "four hops and the summary: {out}");
+    assert_eq!(records[1]["probes"][0]["address"], chain.v4[3].as_str());
+    for silent in &records[2..4] {
+        assert!(
+            silent["probes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["address"].is_null()),
+            "{out}"
+        );
+    }
+    assert_eq!(records[4]["reached"], false);
+    assert_eq!(records[4]["hops"], 4);
     let (code, _, err) = trace(&chain.client, &["no-such-host.invalid"]);
     assert_eq!(code, 1);
     assert!(err.contains("unknown host"), "{err}");

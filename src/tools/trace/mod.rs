@@ -4,7 +4,7 @@
 //! once. A path of silent routers then costs one timeout, not one per
 //! window of probes.
 //!
-//! A round sends `probes` probes for each TTL from `first_ttl` to
+//! A round sends a number of probes for each TTL from `first_ttl` to
 //! `max_ttl`, then collects answers until every probe up to the hop that
 //! ended the path (the destination, or a router saying it is unreachable)
 //! is answered, or the timeout has passed since the last send. Hops are
@@ -23,8 +23,6 @@ pub use probes::{Answer, Method, Prober, UDP_BASE_PORT, Verdict};
 pub struct TraceOptions {
     pub first_ttl: u8,
     pub max_ttl: u8,
-    /// Probes per hop.
-    pub probes: u8,
     /// How long to wait for answers after the last probe left.
     pub wait: Duration,
 }
