@@ -67,11 +67,14 @@ pub enum Command {
     ///
     /// Exit status: 0 when any reply came, 1 when none did, 2 on error.
     Ping(PingArgs),
-    /// Find the TCP ports that accept connections: a connect scan (handshake,
-    /// then close), many ports at once, open ports in port order.
+    /// Find the ports that answer on one host or a whole subnet: a TCP
+    /// connect scan (handshake, then close), or with -u a UDP scan; hosts
+    /// are asked first whether they are up; results per host in address
+    /// order, ports in order, as nmap's report.
     ///
-    /// Example: `sockit scan 127.0.0.1 1-1024`. Exit status: 0 when a port
-    /// is open, 1 when none is, 2 on error, as `nc -z`.
+    /// Examples: `sockit scan 127.0.0.1 1-1024`, `sockit scan 10.0.0.0/24
+    /// 22,80,443 --banner`, `sockit scan -u 10.0.0.1-20 53,123,161`. Exit
+    /// status: 0 when a port is open, 1 when none is, 2 on error, as `nc -z`.
     Scan(ScanArgs),
     /// Show the routers between this host and HOST: probes with growing TTLs,
     /// every hop's probes sent at once, one line per hop as traceroute
@@ -307,8 +310,10 @@ fn parse_pattern(text: &str) -> Result<Pattern, String> {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The host to scan: a name or an address.
-    pub host: String,
+    /// The hosts to scan: a name, an address, a CIDR block (10.0.0.0/24), a
+    /// range (10.0.0.1-20 or 10.0.0.1-10.0.0.20) or a comma list of those.
+    #[arg(value_name = "TARGETS")]
+    pub targets: String,
     /// Ports: 22, 1-1024, 22,80,8000-8100, or - for all of 1-65535.
     #[arg(value_parser = parse_ports, allow_hyphen_values = true)]
     pub ports: PortList,
@@ -316,16 +321,43 @@ pub struct ScanArgs {
     /// raised first).
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub concurrency: u64,
-    /// Seconds to wait for each handshake before calling the port filtered.
+    /// Seconds to wait for each answer (a handshake, a datagram, a banner)
+    /// before calling the port filtered or silent.
     #[arg(short = 'w', long = "wait", value_name = "SECS", default_value_t = 1.0)]
     pub wait: f64,
+    /// UDP scan: open when a datagram comes back, closed on ICMP port
+    /// unreachable, open|filtered on silence (retries paced to the target's
+    /// ICMP rate limit, so a closed port is never taken for a silent one).
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+    /// Read what each open TCP port says first (nudging silent ones with an
+    /// HTTP HEAD) and name the service from it.
+    #[arg(long, conflicts_with = "udp")]
+    pub banner: bool,
+    /// At most N probes per second, spread evenly over each second.
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+    /// Probe every target's ports without asking first whether it is up
+    /// (nmap's -Pn).
+    #[arg(long = "no-discovery", visible_alias = "Pn")]
+    pub no_discovery: bool,
     #[command(flatten)]
     pub family: FamilyArgs,
-    /// Also count the closed and filtered ports and time the scan (stderr).
+    /// Also count the ports in each state, the hosts up and down, and time
+    /// the scan (stderr).
     #[arg(short = 'v', long)]
     pub verbose: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a positive number of probes per second"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ mod resolve;
 mod reverse;
 mod route;
 mod services;
+mod targets;
 
 pub use hostname::{HostName, host_name};
 pub use interfaces::{Interface, InterfaceAddress, interfaces, is_broadcast};
@@ -24,3 +25,4 @@ pub use resolve::{Family, Resolution, format_addrs, listen_address, lookup, reso
 pub use reverse::{ReverseEntry, reverse};
 pub use route::{Route, route_to};
 pub use services::{PortNames, Service, Services};
+pub use targets::{MAX_TARGETS, expand_targets};

@@ -11,7 +11,7 @@ use sockit::shutdown::{StopReason, StopTrigger};
 use sockit::tools::ping::{
     self, IcmpProber, IcmpSetup, PingOptions, ProbeReport, SocketKind, TcpProber,
 };
-use sockit::tools::scan::{self, ScanOptions};
+use sockit::tools::scan::{self, PortState, Protocol, ScanOptions};
 use sockit::wire::icmp::Version;
 use sockit::{Error, Result};
 
@@ -182,19 +182,27 @@ fn describe_socket(kind: SocketKind) -> &'static str {
 
 pub fn scan(args: ScanArgs) -> Result<i32> {
     let timeout = seconds("-w", args.wait, false)?;
-    let target = first_address(&args.host, args.family.family())?;
+    let targets = addr::expand_targets(&args.targets, args.family.family())?;
     let options = ScanOptions {
+        protocol: if args.udp {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        },
         concurrency: usize::try_from(args.concurrency).unwrap_or(usize::MAX),
         timeout,
+        rate: args.rate,
+        discover: !args.no_discovery,
+        banners: args.banner,
     };
     let runtime = runtime()?;
     let report = runtime.block_on(async {
         let trigger = signal_trigger()?;
-        Ok::<_, Error>(scan::scan(target, &args.ports.0, options, trigger.subscribe()).await)
+        scan::scan(&targets, &args.ports.0, options, trigger.subscribe()).await
     })?;
     finish(runtime, None);
-    let open = output::scan::open_ports(&report, &Services::load());
-    output::emit_text(&output::scan::render(&open, args.output.json));
+    let findings = output::scan::findings(&report, &Services::load());
+    output::emit_text(&output::scan::render(&report, &findings, args.output.json));
     if args.verbose {
         eprintln!("sockit: {}", output::scan::counts(&report));
     }
@@ -204,21 +212,36 @@ pub fn scan(args: ScanArgs) -> Result<i32> {
             report.local_failures
         );
     }
-    if report.interrupted() {
+    if report.interrupted {
         eprintln!(
             "sockit: scan interrupted after {} of {} ports",
-            report.ports.len(),
-            report.requested
+            report.probed(),
+            report.planned
         );
         return Ok(130);
     }
-    if open.is_empty() && !args.output.json {
+    let open = findings
+        .iter()
+        .filter(|f| f.state == PortState::Open)
+        .count();
+    if open == 0 && !args.output.json {
+        let protocol = options.protocol.name().to_uppercase();
         eprintln!(
-            "sockit: no open TCP port among the {} scanned on {target}",
-            report.requested
+            "sockit: {}",
+            match report.hosts_up() {
+                0 if options.discover => format!(
+                    "no host answered among the {} scanned; if they are up but silent, try --no-discovery",
+                    report.hosts.len()
+                ),
+                _ => format!(
+                    "no open {protocol} port among the {} scanned on {}",
+                    report.ports_per_host,
+                    output::scan::scope(&report)
+                ),
+            }
         );
     }
-    Ok(if open.is_empty() { 1 } else { 0 })
+    Ok(if open == 0 { 1 } else { 0 })
 }
 
 /// The first address the resolver gives for `host` in `family`: ping and

@@ -225,16 +225,19 @@ fn ping_records_match_the_readme() {
 
 #[test]
 fn scan_records_match_the_readme() {
-    use sockit::output::scan::OpenPort;
-    use sockit::tools::scan::PortState;
-    let record = OpenPort {
+    use sockit::output::scan::Finding;
+    use sockit::tools::scan::{PortState, Protocol};
+    let record = Finding {
+        host: "10.0.0.7".parse().unwrap(),
         port: 22,
+        protocol: Protocol::Tcp,
         state: PortState::Open,
         service: Some("ssh".into()),
+        banner: Some("SSH-2.0-OpenSSH_9.2p1".into()),
     };
     check(
         "scan",
-        type_name::<OpenPort>(),
+        type_name::<Finding>(),
         &[serde_json::to_value(&record).unwrap()],
     );
 }

@@ -239,3 +239,70 @@ impl Chain {
         chain
     }
 }
+
+/// A LAN: a scanner and `hosts` test hosts, each in its own namespace, all
+/// on one bridge (in a namespace of its own), IPv4 PREFIX.0/24 and IPv6
+/// PREFIX6::/64. The scanner is .1, the hosts .11, .12, ...; every other
+/// address in the subnet is silent (nobody has it), as on a real LAN.
+/// ICMP rate limits are left at the kernel's defaults.
+pub struct Subnet {
+    pub switch: Netns,
+    pub scanner: Netns,
+    pub hosts: Vec<Netns>,
+    pub prefix: String,
+    pub prefix6: String,
+}
+
+impl Subnet {
+    pub fn new(tag: &str, hosts: usize) -> Subnet {
+        let switch = Netns::new(&format!("{tag}w"));
+        let scanner = Netns::new(&format!("{tag}s"));
+        let hosts: Vec<Netns> = (0..hosts)
+            .map(|i| Netns::new(&format!("{tag}h{i}")))
+            .collect();
+        let id = std::process::id();
+        let n = CREATED.fetch_add(1, Ordering::Relaxed);
+        let (x, y) = (100 + (id + n) % 100, (id / 100 + n) % 250);
+        let prefix = format!("10.{x}.{y}");
+        let prefix6 = format!("fd{x:02x}:{y:x}:5ca7:1");
+        let mut script = format!(
+            "set -e
+             ip -n {w} link add br0 type bridge
+             ip -n {w} link set br0 up",
+            w = switch.name
+        );
+        let members = std::iter::once((&scanner, 1)).chain(hosts.iter().zip(11..));
+        for (i, (ns, host)) in members.enumerate() {
+            let link = format!("l{id}x{n}x{i}");
+            script += &format!(
+                "
+                 ip link add {link}a type veth peer name {link}b
+                 ip link set {link}a netns {ns}; ip link set {link}b netns {w}
+                 ip -n {w} link set {link}b master br0; ip -n {w} link set {link}b up
+                 ip netns exec {ns} sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+                 ip -n {ns} addr add {prefix}.{host}/24 dev {link}a
+                 ip -n {ns} addr add {prefix6}::{host:x}/64 dev {link}a nodad
+                 ip -n {ns} link set {link}a up",
+                ns = ns.name,
+                w = switch.name,
+            );
+        }
+        switch.setup(&script);
+        Subnet {
+            switch,
+            scanner,
+            hosts,
+            prefix,
+            prefix6,
+        }
+    }
+
+    /// Host `i`'s IPv4 address.
+    pub fn address(&self, i: usize) -> String {
+        format!("{}.{}", self.prefix, 11 + i)
+    }
+
+    pub fn address6(&self, i: usize) -> String {
+        format!("{}::{:x}", self.prefix6, 11 + i)
+    }
+}

@@ -1,0 +1,108 @@
+//! Host discovery: is anybody there before a thousand ports are asked?
+//!
+//! A host is up when it answers anything. Discovery asks three ways at once,
+//! as nmap does without raw sockets plus an echo: a TCP handshake to ports
+//! 443 and 80 (a reset proves a host as well as a SYN-ACK does) and an ICMP
+//! echo request where this user may send one (a datagram ICMP socket inside
+//! `ping_group_range`, or a raw one as root). The first answer settles it;
+//! silence on all three until the wait is over means down, and that host's
+//! ports are not probed (`--no-discovery`, nmap's -Pn, probes them anyway).
+
+use std::net::{IpAddr, SocketAddr};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::pace::Pacer;
+use super::tcp;
+use crate::tools::ping::{IcmpProber, IcmpSetup, Outcome, Prober};
+
+/// The TCP ports asked, nmap's choice for an unprivileged discovery.
+const DISCOVERY_PORTS: [u16; 2] = [443, 80];
+
+/// Sockets one target's discovery holds at once.
+const SOCKETS_PER_TARGET: usize = 3;
+
+/// Whether each of `targets` answered, in the same order.
+pub(super) async fn discover(
+    targets: Arc<[IpAddr]>,
+    timeout: Duration,
+    pacer: Arc<Pacer>,
+    budget: usize,
+) -> Vec<bool> {
+    let up: Arc<[AtomicBool]> = targets.iter().map(|_| AtomicBool::new(false)).collect();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    let pool = (budget / SOCKETS_PER_TARGET).clamp(1, targets.len().max(1));
+    for _ in 0..pool {
+        let (targets, up, next, pacer) = (
+            Arc::clone(&targets),
+            Arc::clone(&up),
+            Arc::clone(&next),
+            Arc::clone(&pacer),
+        );
+        workers.spawn(async move {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&target) = targets.get(index) else {
+                    return;
+                };
+                if answers(target, timeout, &pacer).await {
+                    up[index].store(true, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    up.iter().map(|u| u.load(Ordering::Relaxed)).collect()
+}
+
+/// True as soon as any of the three probes is answered.
+async fn answers(target: IpAddr, timeout: Duration, pacer: &Pacer) -> bool {
+    let handshake = |port: u16| async move {
+        pacer.turn().await;
+        tcp::probe(SocketAddr::new(target, port), timeout)
+            .await
+            .is_ok_and(|state| state.answered())
+    };
+    let mut https = pin!(handshake(DISCOVERY_PORTS[0]));
+    let mut http = pin!(handshake(DISCOVERY_PORTS[1]));
+    let mut echo = pin!(async {
+        pacer.turn().await;
+        echo_answered(target, timeout).await
+    });
+    let (mut https_done, mut http_done, mut echo_done) = (false, false, false);
+    loop {
+        let answered = tokio::select! {
+            answered = &mut https, if !https_done => { https_done = true; answered }
+            answered = &mut http, if !http_done => { http_done = true; answered }
+            answered = &mut echo, if !echo_done => { echo_done = true; answered }
+            else => return false,
+        };
+        if answered {
+            return true;
+        }
+    }
+}
+
+/// One ICMP echo request; false at once when this user may not send one.
+async fn echo_answered(target: IpAddr, timeout: Duration) -> bool {
+    let Ok(mut prober) = IcmpProber::open(target, 16, &IcmpSetup::default()) else {
+        return false;
+    };
+    if prober.send(0).is_err() {
+        return false;
+    }
+    tokio::time::timeout(timeout, async {
+        loop {
+            if let Outcome::Reply { from, .. } = prober.next().await
+                && from == target
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
