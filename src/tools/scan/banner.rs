@@ -88,7 +88,7 @@ mod tests {
         for (banner, service) in [
             (&b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"[..], Some("ssh")),
             (b"220 mail.example.org ESMTP Postfix\r\n", Some("smtp")),
-            (b"220 (vsFTPd 3.0.3)\r\n", None),
+            (b"220 (vsFTPd 3.0.3)\r\n", Some("ftp")),
             (b"220 ProFTPD Server ready.\r\n", Some("ftp")),
             (b"HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n", Some("http")),
             (b"+OK Dovecot ready.\r\n", Some("pop3")),
