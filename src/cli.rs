@@ -221,9 +221,15 @@ pub struct PingArgs {
     /// Stop after COUNT probes (default: until Ctrl-C).
     #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Seconds between probes; fractions allowed (0.2).
-    #[arg(short = 'i', value_name = "INTERVAL", default_value_t = 1.0)]
-    pub interval: f64,
+    /// Seconds between probes (default 1); fractions allowed (0.2). Below
+    /// 0.002 only for root, as iputils.
+    #[arg(short = 'i', value_name = "INTERVAL")]
+    pub interval: Option<f64>,
+    /// Flood (root only): the next probe as soon as the last is answered,
+    /// at least 100 a second, a `.` printed per probe and rubbed out by its
+    /// answer, as iputils -f; with -i, probes at that interval instead.
+    #[arg(short = 'f', conflicts_with = "adaptive")]
+    pub flood: bool,
     /// Seconds to wait for a reply when none has come yet (once some have,
     /// ping waits twice the longest round trip); with --tcp, each
     /// handshake's time limit.

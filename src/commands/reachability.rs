@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sockit::addr::{self, Family, PortUse, Services, parse_port};
 use sockit::output;
-use sockit::output::ping::{PingPrinter, PingTarget, emit};
+use sockit::output::ping::{PingPrinter, PingTarget, emit, emit_raw};
 use sockit::shutdown::{StopReason, StopTrigger};
 use sockit::tools::ping::{
     self, IcmpProber, IcmpSetup, PingOptions, ProbeReport, SocketKind, TcpProber,
@@ -18,8 +18,27 @@ use sockit::{Error, Result};
 use super::{finish, runtime, seconds, signal_trigger};
 use crate::cli::{PingArgs, ScanArgs};
 
+/// iputils' shortest interval for users other than root, and flood's
+/// interval while no reply comes (100 probes a second).
+const SHORTEST_USER_INTERVAL: Duration = Duration::from_millis(2);
+const FLOOD_INTERVAL: Duration = Duration::from_millis(10);
+
 pub fn ping(args: PingArgs) -> Result<i32> {
-    let interval = seconds("-i", args.interval, true)?;
+    let privileged = nix::unistd::geteuid().is_root();
+    let interval = match (args.interval, args.flood) {
+        (Some(secs), _) => seconds("-i", secs, true)?,
+        (None, true) => Duration::ZERO,
+        (None, false) => Duration::from_secs(1),
+    };
+    if !privileged && interval < SHORTEST_USER_INTERVAL {
+        return Err(Error::Usage(
+            "cannot flood; minimal interval allowed for user is 2ms: use -i 0.002 or more, or run as root"
+                .into(),
+        ));
+    }
+    // An unlimited flood: the next probe when the last is answered, or
+    // after 10 ms without an answer (iputils' -f).
+    let unlimited = interval.is_zero();
     let timeout = seconds("-W", args.timeout, false)?;
     let tcp_port = args
         .tcp
@@ -36,15 +55,17 @@ pub fn ping(args: PingArgs) -> Result<i32> {
     }
     let options = PingOptions {
         count: args.count,
-        interval,
+        interval: if unlimited { FLOOD_INTERVAL } else { interval },
         timeout,
         deadline: args.deadline.map(|d| seconds("-w", d, false)).transpose()?,
         report_outstanding: args.outstanding,
         // iputils' floor: none for root (who may flood), 200 ms for others.
-        adaptive: args.adaptive.then(|| {
-            let privileged = nix::unistd::geteuid().is_root();
-            Duration::from_millis(if privileged { 0 } else { 200 })
-        }),
+        adaptive: if unlimited {
+            Some(Duration::ZERO)
+        } else {
+            args.adaptive
+                .then(|| Duration::from_millis(if privileged { 0 } else { 200 }))
+        },
     };
     let (source, interface) = match args.interface.as_deref() {
         None => (None, None),
@@ -97,7 +118,8 @@ pub fn ping(args: PingArgs) -> Result<i32> {
     };
     let mut printer = PingPrinter::new(target, args.output.json, args.quiet, timeout);
     printer.timestamps = args.timestamps;
-    printer.adaptive = args.adaptive;
+    printer.adaptive = args.adaptive || args.flood || unlimited;
+    printer.flood = args.flood;
     let runtime = runtime()?;
     if let Some(pattern) = setup.pattern.as_ref().filter(|_| !args.output.json) {
         let hex: String = pattern.iter().map(|b| format!("{b:02x}")).collect();
@@ -160,9 +182,12 @@ fn print_probes(
                     .as_deref(),
                 _ => None,
             };
-            if let Some(line) = printer.probe(&report, name)
-                && !emit(&line)
-            {
+            let written = if printer.flood && !printer.json {
+                printer.flood_mark(&report).is_none_or(emit_raw)
+            } else {
+                printer.probe(&report, name).is_none_or(|line| emit(&line))
+            };
+            if !written {
                 trigger.fire(StopReason::OutputClosed);
             }
         }

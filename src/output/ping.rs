@@ -59,9 +59,11 @@ pub enum ProbeState {
     Outstanding,
 }
 
-impl From<&ProbeReport> for ProbeRecord {
-    fn from(report: &ProbeReport) -> Self {
+impl ProbeRecord {
+    /// The record for a report; none for a probe merely sent.
+    pub fn of(report: &ProbeReport) -> Option<ProbeRecord> {
         let (seq, state, duplicate) = match report {
+            ProbeReport::Sent { .. } => return None,
             ProbeReport::Outcome { outcome, duplicate } => {
                 let (seq, state) = match outcome.clone() {
                     Outcome::Reply {
@@ -101,12 +103,12 @@ impl From<&ProbeReport> for ProbeRecord {
             ProbeReport::Lost { sequence } => (*sequence, ProbeState::Lost, None),
             ProbeReport::Outstanding { sequence } => (*sequence, ProbeState::Outstanding, None),
         };
-        ProbeRecord {
+        Some(ProbeRecord {
             record: RecordType::Probe,
             seq,
             state,
             duplicate,
-        }
+        })
     }
 }
 
@@ -186,8 +188,10 @@ pub struct PingPrinter {
     pub timeout: Duration,
     /// `-D`: each probe's line starts with the time, `[seconds.micros]`.
     pub timestamps: bool,
-    /// `-A`: the summary adds iputils' `ipg/ewma`.
+    /// `-A` or `-f`: the summary adds iputils' `ipg/ewma`.
     pub adaptive: bool,
+    /// `-f`: a dot per probe sent, rubbed out by its answer, instead of lines.
+    pub flood: bool,
 }
 
 impl PingPrinter {
@@ -199,6 +203,7 @@ impl PingPrinter {
             timeout,
             timestamps: false,
             adaptive: false,
+            flood: false,
         }
     }
 
@@ -246,7 +251,7 @@ impl PingPrinter {
     /// probe loop's (whose timer it would stall).
     pub fn probe(&self, report: &ProbeReport, source_name: Option<&str>) -> Option<String> {
         if self.json {
-            return Some(self.probe_json(report));
+            return self.probe_json(report);
         }
         let line = self.probe_line(report, source_name)?;
         if !self.timestamps {
@@ -328,15 +333,41 @@ impl PingPrinter {
             ProbeReport::SendFailed { sequence, error } => {
                 format!("sockit: sending {seq_name}={sequence}: {error}")
             }
-            ProbeReport::Lost { .. } => return None,
+            ProbeReport::Lost { .. } | ProbeReport::Sent { .. } => return None,
             ProbeReport::Outstanding { sequence } => {
                 format!("no answer yet for {seq_name}={sequence}")
             }
         })
     }
 
-    fn probe_json(&self, report: &ProbeReport) -> String {
-        serde_json::to_string(&ProbeRecord::from(report)).unwrap_or_default()
+    fn probe_json(&self, report: &ProbeReport) -> Option<String> {
+        serde_json::to_string(&ProbeRecord::of(report)?).ok()
+    }
+
+    /// `-f`'s marks, as iputils writes them: `.` when a probe leaves, a
+    /// backspace over it when it is answered (`\bC` for a corrupted reply,
+    /// `\bE` for an ICMP error), `E` when it could not be sent. The dots
+    /// left on the line are the probes never answered. Nothing with `-q`.
+    pub fn flood_mark(&self, report: &ProbeReport) -> Option<&'static str> {
+        if self.quiet {
+            return None;
+        }
+        match report {
+            ProbeReport::Sent { .. } => Some("."),
+            ProbeReport::SendFailed { .. } => Some("E"),
+            ProbeReport::Outcome {
+                outcome: Outcome::Reply {
+                    corrupted: true, ..
+                },
+                ..
+            } => Some("\x08C"),
+            ProbeReport::Outcome {
+                outcome: Outcome::Error { .. },
+                ..
+            } => Some("\x08E"),
+            ProbeReport::Outcome { .. } => Some("\x08 \x08"),
+            ProbeReport::Lost { .. } | ProbeReport::Outstanding { .. } => None,
+        }
     }
 
     /// iputils' closing lines, or the summary object.
@@ -443,8 +474,15 @@ pub fn format_g(value: f64) -> String {
 
 /// Writes one line and says whether stdout is still there.
 pub fn emit(line: &str) -> bool {
+    emit_raw(&format!("{line}\n"))
+}
+
+/// Writes text as it is (flood's marks) and says whether stdout is still there.
+pub fn emit_raw(text: &str) -> bool {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_ok()
 }
 
 #[cfg(test)]

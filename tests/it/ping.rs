@@ -472,3 +472,49 @@ fn adaptive_ping_keeps_one_probe_in_flight() {
         "20 adaptive probes, not 20 one-second intervals"
     );
 }
+
+/// -f as iputils: a dot per probe rubbed out by its answer (all answered on
+/// loopback), dots left for lost probes, `\bE` for a router's ICMP error,
+/// ipg/ewma in the summary; refused to users other than root.
+#[test]
+fn flood_ping_as_iputils() {
+    require("ping", "iputils-ping");
+    let chain = crate::netns::Chain::new("flood");
+    let ns = &chain.client;
+    let (code, out) = shaped_as_iputils(ns, &["-f", "-c", "100", "127.0.0.1"]);
+    assert_eq!(code, Some(0));
+    let marks = out.lines().nth(1).unwrap();
+    assert_eq!(marks, ".\x08 \x08".repeat(100), "{out:?}");
+    assert!(out.contains(", ipg/ewma "), "{out}");
+    // A router's time-exceeded answer for each probe.
+    let (code, out) = shaped_as_iputils(ns, &["-f", "-c", "5", "-t", "1", &chain.v4[5]]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains(&".\x08E".repeat(5)), "{out:?}");
+    // Lost probes leave their dots.
+    chain.server.drop_incoming("icmp type echo-request", 100);
+    let (code, out) = shaped_as_iputils(ns, &["-f", "-c", "5", "-W", "0.5", &chain.v4[5]]);
+    assert_eq!(code, Some(1));
+    assert_eq!(out.lines().nth(1).unwrap(), ".....", "{out:?}");
+
+    let (status, out, err) = run(
+        &mut ns.exec(&[
+            "setpriv",
+            "--reuid",
+            "65534",
+            env!("CARGO_BIN_EXE_sockit"),
+            "ping",
+            "-f",
+            "-c",
+            "3",
+            "127.0.0.1",
+        ]),
+        30,
+    );
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot flood") && err.contains("-i 0.002"),
+        "{err}"
+    );
+}

@@ -88,6 +88,8 @@ pub enum Outcome {
 /// One line of ping's output: an outcome as the loop judged it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeReport {
+    /// The probe left (flood mode's dot).
+    Sent { sequence: u16 },
     Outcome {
         outcome: Outcome,
         /// A second answer to the same probe (iputils' "DUP!").
@@ -189,7 +191,13 @@ pub async fn ping<P: Prober>(
                     None => std::future::pending().await,
                 }
             } => break,
-            _ = sleep_until(wake) => {
+            // A send already due goes now: the timer's millisecond ticks
+            // would hold a flood to one probe per millisecond.
+            _ = async {
+                if wake > tokio::time::Instant::now() {
+                    sleep_until(wake).await;
+                }
+            } => {
                 if all_sent {
                     break;
                 }
@@ -204,9 +212,12 @@ pub async fn ping<P: Prober>(
                 // Sequence numbers start at 1 and wrap at 65535, as iputils'.
                 let sequence = (summary.transmitted % 65536) as u16;
                 answered[usize::from(sequence)] = false;
-                if let Err(e) = prober.send(sequence) {
-                    summary.send_failures += 1;
-                    report(&ProbeReport::SendFailed { sequence, error: e.to_string() });
+                match prober.send(sequence) {
+                    Ok(()) => report(&ProbeReport::Sent { sequence }),
+                    Err(e) => {
+                        summary.send_failures += 1;
+                        report(&ProbeReport::SendFailed { sequence, error: e.to_string() });
+                    }
                 }
                 last_send = tokio::time::Instant::now();
                 next_send += options.interval;

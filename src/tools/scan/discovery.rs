@@ -51,14 +51,23 @@ struct Silence {
 
 impl Silence {
     fn wait(&self) -> Duration {
-        match *self.slowest_answer.lock().unwrap_or_else(|e| e.into_inner()) {
+        match *self
+            .slowest_answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+        {
             None => self.longest,
-            Some(rtt) => (rtt * ROUND_TRIPS_OF_SILENCE).clamp(SHORTEST_WAIT, self.longest.max(SHORTEST_WAIT)),
+            Some(rtt) => {
+                (rtt * ROUND_TRIPS_OF_SILENCE).clamp(SHORTEST_WAIT, self.longest.max(SHORTEST_WAIT))
+            }
         }
     }
 
     fn answered_after(&self, rtt: Duration) {
-        let mut slowest = self.slowest_answer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slowest = self
+            .slowest_answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *slowest = Some(slowest.map_or(rtt, |s| s.max(rtt)));
     }
 }
