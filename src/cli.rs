@@ -5,6 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use sockit::addr::Family;
+use sockit::sys::path_mtu::PathMtuDiscovery;
 use sockit::wire::filter::Protocol;
 
 /// A socket toolkit: netcat-style TCP tools that show what happens on the wire.
@@ -282,6 +283,11 @@ pub struct PingArgs {
     /// most one in flight; -i is the longest wait), as iputils -A.
     #[arg(short = 'A')]
     pub adaptive: bool,
+    /// Path MTU discovery: do (never fragment; a request too large for the
+    /// path is refused, with the MTU said), dont (fragment), want (discover,
+    /// fragment what exceeds it) or probe (never fragment, ignore the MTU).
+    #[arg(short = 'M', value_name = "HINT", value_parser = parse_path_mtu, conflicts_with = "tcp")]
+    pub path_mtu: Option<PathMtuDiscovery>,
     /// Send from this interface (by name) or this source address.
     #[arg(short = 'I', value_name = "IFACE|ADDR", conflicts_with = "tcp")]
     pub interface: Option<String>,
@@ -355,6 +361,16 @@ pub struct ScanArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+fn parse_path_mtu(text: &str) -> Result<PathMtuDiscovery, String> {
+    Ok(match text {
+        "do" => PathMtuDiscovery::Do,
+        "dont" => PathMtuDiscovery::Dont,
+        "want" => PathMtuDiscovery::Want,
+        "probe" => PathMtuDiscovery::Probe,
+        _ => return Err(format!("{text:?} is not one of do, dont, want, probe")),
+    })
 }
 
 fn positive_rate(text: &str) -> Result<f64, String> {

@@ -110,6 +110,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         eprintln!("WARNING: pinging broadcast address");
     }
     let setup = IcmpSetup {
+        path_mtu: args.path_mtu,
         ttl: args.ttl,
         pattern: args.pattern.as_ref().map(|p| p.0.clone()),
         broadcast: args.broadcast,
@@ -189,6 +190,9 @@ fn print_probes(
             };
             if !written {
                 trigger.fire(StopReason::OutputClosed);
+            }
+            if let Some(line) = printer.error_line(&report) {
+                eprintln!("sockit: {line}");
             }
         }
         printer

@@ -50,6 +50,10 @@ pub enum ProbeState {
         description: String,
     },
     NoAnswer,
+    /// Refused by this host: too large for the path with `-M do`.
+    LocalError {
+        error: String,
+    },
     SendFailed {
         error: String,
     },
@@ -91,6 +95,9 @@ impl ProbeRecord {
                         description,
                     } => (sequence, ProbeState::Error { from, description }),
                     Outcome::NoAnswer { sequence } => (sequence, ProbeState::NoAnswer),
+                    Outcome::LocalError { sequence, message } => {
+                        (sequence, ProbeState::LocalError { error: message })
+                    }
                 };
                 (seq, state, Some(*duplicate))
             }
@@ -324,6 +331,8 @@ impl PingPrinter {
                     let from = self.source(*from, source_name);
                     format!("From {from}{port} {seq_name}={sequence} {description}")
                 }
+                // On stderr, as iputils: see `error_line`.
+                Outcome::LocalError { .. } => return None,
                 Outcome::NoAnswer { sequence } => format!(
                     "{}{port}: {seq_name}={sequence} no answer within {} s",
                     self.target.address,
@@ -344,6 +353,20 @@ impl PingPrinter {
         serde_json::to_string(&ProbeRecord::of(report)?).ok()
     }
 
+    /// The line for stderr, for a probe this host refused (iputils'
+    /// `local error: message too long, mtu=1400`); nothing with -q or --json.
+    pub fn error_line(&self, report: &ProbeReport) -> Option<String> {
+        match report {
+            ProbeReport::Outcome {
+                outcome: Outcome::LocalError { message, .. },
+                ..
+            } if !self.quiet && !self.json && !self.flood => {
+                Some(format!("local error: {message}"))
+            }
+            _ => None,
+        }
+    }
+
     /// `-f`'s marks, as iputils writes them: `.` when a probe leaves, a
     /// backspace over it when it is answered (`\bC` for a corrupted reply,
     /// `\bE` for an ICMP error), `E` when it could not be sent. The dots
@@ -354,7 +377,11 @@ impl PingPrinter {
         }
         match report {
             ProbeReport::Sent { .. } => Some("."),
-            ProbeReport::SendFailed { .. } => Some("E"),
+            ProbeReport::SendFailed { .. }
+            | ProbeReport::Outcome {
+                outcome: Outcome::LocalError { .. },
+                ..
+            } => Some("E"),
             ProbeReport::Outcome {
                 outcome: Outcome::Reply {
                     corrupted: true, ..

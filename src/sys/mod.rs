@@ -7,6 +7,7 @@ pub mod libpcap;
 mod limits;
 pub mod local_time;
 pub mod packet_socket;
+pub mod path_mtu;
 pub mod tcp_info;
 
 pub use limits::raise_open_file_limit;

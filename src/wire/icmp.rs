@@ -54,7 +54,8 @@ pub enum Message<'a> {
     /// Destination unreachable, time exceeded and the like, with the echo
     /// request it quotes when the failed packet was one.
     Error {
-        description: &'static str,
+        /// iputils' wording, the MTU added when the error reports one.
+        description: String,
         quoted: Option<Echo<'a>>,
     },
     Other {
@@ -79,7 +80,12 @@ pub fn parse(version: Version, bytes: &[u8]) -> Option<Message<'_>> {
         Message::EchoReply(echo)
     } else if kind == version.echo_request() {
         Message::EchoRequest(echo)
-    } else if let Some(description) = describe_error(version, kind, code) {
+    } else if let Some(description) = describe_error_in_full(
+        version,
+        kind,
+        code,
+        u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
+    ) {
         Message::Error {
             description,
             quoted: quoted_echo(version, &bytes[ECHO_HEADER_LEN..]),
@@ -167,6 +173,30 @@ pub fn describe_error(version: Version, kind: u8, code: u8) -> Option<&'static s
     })
 }
 
+/// The next-hop MTU an error reports, from its header's second word (or
+/// the error queue's `ee_info`, which holds the same number): IPv4's
+/// "fragmentation needed" keeps it in the low half (RFC 1191), ICMPv6's
+/// "packet too big" in the whole word.
+pub fn reported_mtu(version: Version, kind: u8, code: u8, info: u32) -> Option<u32> {
+    match (version, kind, code) {
+        (Version::V4, 3, 4) => Some(info & 0xffff),
+        (Version::V6, 2, _) => Some(info),
+        _ => None,
+    }
+}
+
+/// iputils' whole line for an error: the wording, and the MTU for the
+/// errors that report one (`Frag needed and DF set (mtu = 1400)`,
+/// `Packet too big: mtu=1280`).
+pub fn describe_error_in_full(version: Version, kind: u8, code: u8, info: u32) -> Option<String> {
+    let description = describe_error(version, kind, code)?;
+    Some(match (version, reported_mtu(version, kind, code, info)) {
+        (Version::V4, Some(mtu)) => format!("{description} (mtu = {mtu})"),
+        (Version::V6, Some(mtu)) => format!("{description}: mtu={mtu}"),
+        (_, None) => description.to_string(),
+    })
+}
+
 /// An echo request. The checksum is filled in for ICMPv4; for ICMPv6 it
 /// covers a pseudo-header with addresses only the kernel knows, so the
 /// kernel fills it in (it always does for ICMPv6 sockets).
@@ -228,6 +258,23 @@ mod tests {
         assert_eq!(description, "Destination Host Unreachable");
         let quoted = quoted.unwrap();
         assert_eq!((quoted.identifier, quoted.sequence), (99, 3));
+    }
+
+    #[test]
+    fn errors_that_report_an_mtu_name_it_as_iputils() {
+        let mut needed = vec![3, 4, 0, 0, 0, 0, 0x05, 0x78];
+        needed.extend_from_slice(&[
+            0x45, 0, 0, 20, 0, 0, 0, 0, 1, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 9,
+        ]);
+        let Some(Message::Error { description, .. }) = parse(Version::V4, &needed) else {
+            panic!("not an error");
+        };
+        assert_eq!(description, "Frag needed and DF set (mtu = 1400)");
+        let too_big = [2, 0, 0, 0, 0, 0, 0x05, 0x00];
+        let Some(Message::Error { description, .. }) = parse(Version::V6, &too_big) else {
+            panic!("not an error");
+        };
+        assert_eq!(description, "Packet too big: mtu=1280");
     }
 
     #[test]

@@ -518,3 +518,82 @@ fn flood_ping_as_iputils() {
         "{err}"
     );
 }
+
+/// -M across a router whose next link has an MTU of 1400: `do` gets the
+/// router's "Frag needed" (IPv6: "Packet too big") for the first request and
+/// local "message too long" errors for the rest, counted as errors; `dont`
+/// and `want` get replies; stdout and stderr shaped as iputils', the route
+/// cache flushed before each run.
+#[test]
+fn path_mtu_discovery_as_iputils() {
+    require("ping", "iputils-ping");
+    let chain = crate::netns::Chain::new("pmtu");
+    for (ns, address) in [(&chain.r2, &chain.v4[4]), (&chain.server, &chain.v4[5])] {
+        ns.sh(&format!(
+            "set -- $(ip -o addr show to {address}); ip link set dev $2 mtu 1400"
+        ));
+    }
+    let run_both = |args: &[&str]| -> Vec<(String, String)> {
+        let mut outputs = Vec::new();
+        for program in [env!("CARGO_BIN_EXE_sockit"), "ping"] {
+            chain
+                .client
+                .sh("ip route flush cache; ip -6 route flush cache");
+            let mut argv = vec![program];
+            if program != "ping" {
+                argv.push("ping");
+            }
+            argv.extend(args);
+            let output = chain.client.exec(&argv).output().unwrap();
+            let err = String::from_utf8(output.stderr)
+                .unwrap()
+                .replace("sockit: ", "ping: ");
+            outputs.push((String::from_utf8(output.stdout).unwrap(), err));
+        }
+        outputs
+    };
+    for (target, hint, first_line) in [
+        (&chain.v4[5], "do", "Frag needed and DF set (mtu = 1400)"),
+        (&chain.v6[5], "do", "Packet too big: mtu=1400"),
+        (&chain.v4[5], "dont", ""),
+        (&chain.v4[5], "want", "Frag needed and DF set (mtu = 1400)"),
+    ] {
+        let args = [
+            "-c", "3", "-i", "0.2", "-W", "1", "-M", hint, "-s", "1450", target,
+        ];
+        let outputs = run_both(&args);
+        let [(out, err), (their_out, their_err)] = [outputs[0].clone(), outputs[1].clone()];
+        assert_eq!(
+            (shape(&out), shape(&err)),
+            (shape(&their_out), shape(&their_err)),
+            "{args:?}\nsockit:\n{out}{err}\niputils:\n{their_out}{their_err}"
+        );
+        if first_line.is_empty() {
+            assert!(out.contains("3 received"), "{out}");
+        } else {
+            assert!(out.lines().nth(1).unwrap().ends_with(first_line), "{out}");
+        }
+        if hint == "do" {
+            assert!(out.contains("0 received, +3 errors"), "{out}");
+            assert_eq!(
+                err.matches("local error: message too long, mtu").count(),
+                2,
+                "{err}"
+            );
+        }
+    }
+    // Too large for the first link itself: refused before it leaves.
+    let outputs = run_both(&[
+        "-c",
+        "2",
+        "-i",
+        "0.2",
+        "-M",
+        "do",
+        "-s",
+        "1500",
+        &chain.v4[5],
+    ]);
+    assert_eq!(shape(&outputs[0].1), shape(&outputs[1].1));
+    assert!(outputs[0].1.contains("mtu=1500"), "{}", outputs[0].1);
+}

@@ -23,6 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use nix::errno::Errno;
 use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
 };
@@ -32,6 +33,7 @@ use tokio::net::UdpSocket;
 
 use super::{Outcome, PingOptions, Prober};
 use crate::error::{Error, Result};
+use crate::sys::path_mtu::{self, PathMtuDiscovery};
 use crate::wire::icmp::{self, ECHO_HEADER_LEN, Message, Version};
 use crate::wire::ipv4::Ipv4Packet;
 
@@ -69,6 +71,9 @@ pub struct IcmpSetup {
     pub source: Option<IpAddr>,
     /// `-I` with a name: the interface they leave by (SO_BINDTODEVICE).
     pub interface: Option<String>,
+    /// `-M`: path MTU discovery (the kernel's default when absent; "do"
+    /// for broadcasts, which must not fragment).
+    pub path_mtu: Option<PathMtuDiscovery>,
 }
 
 pub struct IcmpProber {
@@ -82,6 +87,9 @@ pub struct IcmpProber {
     payload_len: usize,
     pattern: Option<Vec<u8>>,
     buffer: Vec<u8>,
+    /// The sequence number sent last: a local error (a request too large
+    /// for the path) quotes no request, and is about the send just made.
+    last_sent: u16,
 }
 
 /// Now, as the kernel's time stamps count: since 1970, realtime clock.
@@ -137,20 +145,29 @@ impl IcmpProber {
                 .bind(&SocketAddr::new(source, 0).into())
                 .map_err(|e| Error::io(format!("sending from {source}"), e))?;
         }
+        // Errors come on the error queue (IP_RECVERR), as in iputils: a
+        // datagram socket's ICMP errors and, for both kinds, the local ones
+        // (a request too large for the path, with its MTU). A raw socket
+        // also receives routers' errors as messages, and takes them there.
         match version {
-            // A raw IPv4 socket hands over the IP header, TTL included,
-            // and ICMP errors as messages; a datagram socket needs both asked for.
-            Version::V4 if kind == SocketKind::Datagram => {
-                setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).map_err(context)?;
+            Version::V4 => {
                 setsockopt(&socket, sockopt::Ipv4RecvErr, &true).map_err(context)?;
-            }
-            Version::V4 => {}
-            Version::V6 => {
-                setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true).map_err(context)?;
+                // A raw IPv4 socket hands over the IP header, TTL included.
                 if kind == SocketKind::Datagram {
-                    setsockopt(&socket, sockopt::Ipv6RecvErr, &true).map_err(context)?;
+                    setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).map_err(context)?;
                 }
             }
+            Version::V6 => {
+                setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true).map_err(context)?;
+                setsockopt(&socket, sockopt::Ipv6RecvErr, &true).map_err(context)?;
+            }
+        }
+        let path_mtu = setup
+            .path_mtu
+            .or(setup.broadcast.then_some(PathMtuDiscovery::Do));
+        if let Some(mode) = path_mtu {
+            path_mtu::set(&socket, version == Version::V6, mode)
+                .map_err(|e| Error::io("setting path MTU discovery (-M)", e))?;
         }
         socket
             .set_nonblocking(true)
@@ -166,6 +183,7 @@ impl IcmpProber {
             payload_len,
             pattern: setup.pattern.clone(),
             buffer: vec![0; RECEIVE_BUFFER],
+            last_sent: 0,
         })
     }
 
@@ -224,7 +242,7 @@ impl IcmpProber {
             } if ours(echo.identifier) => Some(Outcome::Error {
                 sequence: echo.sequence,
                 from,
-                description: description.to_string(),
+                description,
             }),
             _ => None,
         }
@@ -236,15 +254,12 @@ impl IcmpProber {
     async fn receive(&mut self) -> io::Result<Arrival> {
         let buffer = &mut self.buffer;
         let fd = self.socket.as_raw_fd();
-        let check_errors = self.kind == SocketKind::Datagram;
         let arrival = self
             .socket
             .async_io(Interest::READABLE | Interest::ERROR, || {
-                if check_errors {
-                    match receive_message(fd, buffer, MsgFlags::MSG_ERRQUEUE) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        other => return other,
-                    }
+                match receive_message(fd, buffer, MsgFlags::MSG_ERRQUEUE) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    other => return other,
                 }
                 receive_message(fd, buffer, MsgFlags::empty())
             })
@@ -267,23 +282,41 @@ impl IcmpProber {
         Ok(arrival)
     }
 
-    /// An error from the queue, about the request at the start of the buffer.
-    fn judge_queued_error(
-        &self,
-        end: usize,
-        offender: Option<IpAddr>,
-        kind: u8,
-        code: u8,
-    ) -> Option<Outcome> {
+    /// An error from the queue: a local one (about the send just made), or
+    /// an ICMP one about the request at the start of the buffer.
+    fn judge_queued_error(&self, end: usize, error: QueuedError) -> Option<Outcome> {
+        if error.local {
+            // iputils' wording differs by family.
+            let message = if error.errno == Errno::EMSGSIZE as u32 {
+                match self.version {
+                    Version::V4 => format!("message too long, mtu={}", error.info),
+                    Version::V6 => format!("message too long, mtu: {}", error.info),
+                }
+            } else {
+                io::Error::from_raw_os_error(error.errno as i32).to_string()
+            };
+            return Some(Outcome::LocalError {
+                sequence: self.last_sent,
+                message,
+            });
+        }
+        // A raw socket has the router's message itself, read as a message.
+        if self.kind == SocketKind::Raw {
+            return None;
+        }
         let Message::EchoRequest(echo) = icmp::parse(self.version, &self.buffer[..end])? else {
             return None;
         };
         Some(Outcome::Error {
             sequence: echo.sequence,
-            from: offender.unwrap_or(self.target.ip()),
-            description: icmp::describe_error(self.version, kind, code)
-                .unwrap_or("ICMP error")
-                .to_string(),
+            from: error.offender.unwrap_or(self.target.ip()),
+            description: icmp::describe_error_in_full(
+                self.version,
+                error.kind,
+                error.code,
+                error.info,
+            )
+            .unwrap_or_else(|| "ICMP error".into()),
         })
     }
 }
@@ -299,18 +332,40 @@ enum Arrival {
         ttl: Option<u8>,
         at: Duration,
     },
-    /// From a datagram socket's error queue: an ICMP error (type and code)
-    /// sent by `offender` about our request, which is at `..end`.
-    QueuedError {
-        end: usize,
-        offender: Option<IpAddr>,
-        kind: u8,
-        code: u8,
-    },
+    /// From the socket's error queue: an ICMP error about our request
+    /// (which is at `..end`), or a local error about the last send.
+    QueuedError { end: usize, error: QueuedError },
 }
 
-impl Prober for IcmpProber {
-    fn send(&mut self, sequence: u16) -> io::Result<()> {
+/// What the kernel's `sock_extended_err` says, as far as ping cares.
+struct QueuedError {
+    /// Raised by this host (SO_EE_ORIGIN_LOCAL), not by an ICMP message.
+    local: bool,
+    errno: u32,
+    /// The ICMP error's sender.
+    offender: Option<IpAddr>,
+    kind: u8,
+    code: u8,
+    /// The MTU, for "too long" errors of either origin.
+    info: u32,
+}
+
+impl QueuedError {
+    fn new(error: &libc::sock_extended_err, offender: Option<IpAddr>) -> QueuedError {
+        QueuedError {
+            local: error.ee_origin == libc::SO_EE_ORIGIN_LOCAL,
+            errno: error.ee_errno,
+            offender,
+            kind: error.ee_type,
+            code: error.ee_code,
+            info: error.ee_info,
+        }
+    }
+}
+
+impl IcmpProber {
+    /// One echo request, sent by the system call itself.
+    fn send_request(&self, sequence: u16) -> io::Result<()> {
         let mut request =
             icmp::echo_request(self.version, self.identifier, sequence, &self.payload());
         let target = SockaddrStorage::from(self.target);
@@ -343,6 +398,18 @@ impl Prober for IcmpProber {
         .map(drop)
         .map_err(io::Error::from)
     }
+}
+
+impl Prober for IcmpProber {
+    fn send(&mut self, sequence: u16) -> io::Result<()> {
+        self.last_sent = sequence;
+        match self.send_request(sequence) {
+            // Too large for the path (-M do): the error queue reports it,
+            // with the MTU, as a local error.
+            Err(e) if e.raw_os_error() == Some(Errno::EMSGSIZE as i32) => Ok(()),
+            other => other,
+        }
+    }
 
     async fn next(&mut self) -> Outcome {
         loop {
@@ -354,12 +421,7 @@ impl Prober for IcmpProber {
                     ttl,
                     at,
                 }) => self.judge(&self.buffer[start..end], from, ttl, at),
-                Ok(Arrival::QueuedError {
-                    end,
-                    offender,
-                    kind,
-                    code,
-                }) => self.judge_queued_error(end, offender, kind, code),
+                Ok(Arrival::QueuedError { end, error }) => self.judge_queued_error(end, error),
                 // The socket's pending error, which the error queue explains
                 // in detail: nothing to report twice, but no reason to spin.
                 Err(_) => {
@@ -398,20 +460,14 @@ fn receive_message(fd: RawFd, buffer: &mut [u8], flags: MsgFlags) -> io::Result<
                 ttl = u8::try_from(t).ok();
             }
             ControlMessageOwned::Ipv4RecvErr(error, offender) => {
-                return Ok(Arrival::QueuedError {
-                    end,
-                    offender: offender.map(|a| IpAddr::V4(u32::from_be(a.sin_addr.s_addr).into())),
-                    kind: error.ee_type,
-                    code: error.ee_code,
-                });
+                let offender = offender.map(|a| IpAddr::V4(u32::from_be(a.sin_addr.s_addr).into()));
+                let error = QueuedError::new(&error, offender);
+                return Ok(Arrival::QueuedError { end, error });
             }
             ControlMessageOwned::Ipv6RecvErr(error, offender) => {
-                return Ok(Arrival::QueuedError {
-                    end,
-                    offender: offender.map(|a| IpAddr::V6(a.sin6_addr.s6_addr.into())),
-                    kind: error.ee_type,
-                    code: error.ee_code,
-                });
+                let offender = offender.map(|a| IpAddr::V6(a.sin6_addr.s6_addr.into()));
+                let error = QueuedError::new(&error, offender);
+                return Ok(Arrival::QueuedError { end, error });
             }
             _ => {}
         }

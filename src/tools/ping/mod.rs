@@ -83,6 +83,9 @@ pub enum Outcome {
     },
     /// The probe's own timer ran out with no answer (TCP).
     NoAnswer { sequence: u16 },
+    /// This host refused the probe: larger than the path's MTU with
+    /// fragmentation forbidden (`-M do`), as the kernel's error queue says.
+    LocalError { sequence: u16, message: String },
 }
 
 /// One line of ping's output: an outcome as the loop judged it.
@@ -245,7 +248,8 @@ impl Outcome {
             Outcome::Reply { sequence, .. }
             | Outcome::Refused { sequence, .. }
             | Outcome::Error { sequence, .. }
-            | Outcome::NoAnswer { sequence } => *sequence,
+            | Outcome::NoAnswer { sequence }
+            | Outcome::LocalError { sequence, .. } => *sequence,
         }
     }
 }

@@ -72,7 +72,7 @@ impl PingSummary {
                 }
             }
             Outcome::Refused { .. } if !duplicate => self.refused += 1,
-            Outcome::Error { .. } if !duplicate => self.errors += 1,
+            Outcome::Error { .. } | Outcome::LocalError { .. } if !duplicate => self.errors += 1,
             Outcome::NoAnswer { .. } if !duplicate => self.unanswered += 1,
             _ => {}
         }
