@@ -350,6 +350,27 @@ fn a_subnet_scan_finds_what_nmap_finds_per_host() {
     );
     assert_eq!(text, expected_text);
 
+    // IPv6: a range in full, the same hosts by their other family.
+    let _listening6 = [
+        listeners(&lan.hosts[0], "::", &[2222]),
+        listeners(&lan.hosts[1], "::", &[8443]),
+    ];
+    let range6 = format!("{}-{}", lan.address6(0), lan.address6(5));
+    let (status, out, err) = run(
+        &mut lan
+            .scanner
+            .sockit(&["scan", "-v", "--json", &range6, "22,2222,8443"]),
+        60,
+    );
+    assert!(status.success(), "{err}");
+    let expected6: BTreeMap<String, BTreeSet<u16>> = [
+        (lan.address6(0), BTreeSet::from([2222])),
+        (lan.address6(1), BTreeSet::from([8443])),
+    ]
+    .into();
+    assert_eq!(our_ports(&json_ports(&out), "open"), expected6);
+    assert!(err.contains("; 6 hosts up, 0 down"), "{err}");
+
     // Without discovery the silent host's ports are probed (and filtered).
     let (status, out, err) = run(
         &mut lan.scanner.sockit(&[
@@ -541,6 +562,7 @@ fn rate_spreads_probes_over_each_second() {
             "-tt",
             "-i",
             "any",
+            "--immediate-mode",
             "-c",
             "58",
             "tcp[tcpflags] == tcp-syn and dst portrange 1-58",
@@ -598,4 +620,85 @@ fn malformed_targets_are_usage_errors() {
         30,
     );
     assert_eq!(status.code(), Some(2), "{err}");
+}
+
+/// The UDP probes for DNS, NTP and SNMP are requests those protocols' own
+/// decoders (tshark's) read as such: a DNS query, an NTP client request, an
+/// SNMP get-request for sysDescr.0 with the community "public".
+#[test]
+fn udp_probes_are_requests_their_services_understand() {
+    require("tcpdump", "tcpdump");
+    require("tshark", "tshark");
+    let ns = Netns::new("udpreq");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("probes.pcap");
+    let mut capture = ns
+        .exec(&[
+            "tcpdump",
+            "-Z",
+            "root",
+            "-i",
+            "lo",
+            "--immediate-mode",
+            "-U",
+            "-w",
+            file.to_str().unwrap(),
+            "udp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = LineLog::collect(capture.stderr.take().unwrap(), |_| {});
+    log.wait_for("listening on", 10);
+    let (status, _, err) = run(
+        &mut ns.sockit(&["scan", "-u", "127.0.0.1", "53,123,161"]),
+        30,
+    );
+    assert_eq!(status.code(), Some(1), "closed on loopback: {err}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &capture.id().to_string()])
+        .status();
+    wait_child(&mut capture, 10);
+    let fields = std::process::Command::new("tshark")
+        .args(["-r", file.to_str().unwrap(), "-T", "fields"])
+        .args([
+            "-e",
+            "udp.dstport",
+            "-e",
+            "dns.flags.response",
+            "-e",
+            "dns.qry.type",
+        ])
+        .args([
+            "-e",
+            "ntp.flags.mode",
+            "-e",
+            "snmp.community",
+            "-e",
+            "snmp.name",
+        ])
+        .args(["-e", "_ws.malformed"])
+        .output()
+        .unwrap();
+    let rows: BTreeSet<String> = String::from_utf8(fields.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    let expected: BTreeSet<String> = [
+        "53\t0\t2",
+        "123\t\t\t3",
+        "161\t\t\t\tpublic\t1.3.6.1.2.1.1.1.0",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(
+        rows,
+        expected,
+        "{}{}",
+        log.text(),
+        String::from_utf8_lossy(&fields.stderr)
+    );
 }
