@@ -202,8 +202,21 @@ fn capture_with(ns: &Netns, argv: &[&str], ready: &str, file: &Path) {
     command.stdout(Stdio::null());
     let capture = Background::start(command, ready, false);
     make_traffic(ns);
-    // What the kernel has queued for the capture reaches its file before it stops.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // What the kernel has queued for the capture reaches its file before it
+    // stops (a capture stopped early leaves packets in its ring): the file
+    // (written packet by packet) has stopped growing for half a second. On a
+    // loaded machine a fixed pause was not always enough.
+    let size = || std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let mut last = (size(), std::time::Instant::now());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while last.1.elapsed() < std::time::Duration::from_millis(500)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if size() != last.0 {
+            last = (size(), std::time::Instant::now());
+        }
+    }
     capture.interrupt();
 }
 
@@ -224,7 +237,7 @@ fn tcpdump_any_cooked_v2_agrees_with_tshark() {
     let file = dir.path().join("any.pcap");
     capture_with(
         &ns,
-        &["tcpdump", "-i", "any", "--immediate-mode"],
+        &["tcpdump", "-i", "any", "--immediate-mode", "-U"],
         "listening on",
         &file,
     );

@@ -19,13 +19,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::pace::Pacer;
-use super::tcp;
+use super::{pool, tcp};
 use crate::tools::ping::{IcmpProber, IcmpSetup, Outcome, Prober};
 
 /// The TCP ports asked, nmap's choice for an unprivileged discovery.
@@ -57,9 +57,9 @@ impl Silence {
             .unwrap_or_else(|e| e.into_inner())
         {
             None => self.longest,
-            Some(rtt) => {
-                (rtt * ROUND_TRIPS_OF_SILENCE).clamp(SHORTEST_WAIT, self.longest.max(SHORTEST_WAIT))
-            }
+            Some(rtt) => (rtt * ROUND_TRIPS_OF_SILENCE)
+                .max(SHORTEST_WAIT)
+                .min(self.longest),
         }
     }
 
@@ -80,34 +80,25 @@ pub(super) async fn discover(
     budget: usize,
 ) -> Vec<bool> {
     let up: Arc<[AtomicBool]> = targets.iter().map(|_| AtomicBool::new(false)).collect();
-    let next = Arc::new(AtomicUsize::new(0));
     let silence = Arc::new(Silence {
         longest: timeout,
         slowest_answer: Mutex::new(None),
     });
-    let mut workers = tokio::task::JoinSet::new();
-    let pool = (budget / SOCKETS_PER_TARGET).clamp(1, targets.len().max(1));
-    for _ in 0..pool {
-        let (targets, up, next, pacer, silence) = (
+    let found = Arc::clone(&up);
+    pool::run(targets.len(), budget / SOCKETS_PER_TARGET, move |index| {
+        let (targets, up, pacer, silence) = (
             Arc::clone(&targets),
-            Arc::clone(&up),
-            Arc::clone(&next),
+            Arc::clone(&found),
             Arc::clone(&pacer),
             Arc::clone(&silence),
         );
-        workers.spawn(async move {
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&target) = targets.get(index) else {
-                    return;
-                };
-                if answers(target, timeout, &pacer, &silence).await {
-                    up[index].store(true, Ordering::Relaxed);
-                }
+        async move {
+            if answers(targets[index], timeout, &pacer, &silence).await {
+                up[index].store(true, Ordering::Relaxed);
             }
-        });
-    }
-    while workers.join_next().await.is_some() {}
+        }
+    })
+    .await;
     up.iter().map(|u| u.load(Ordering::Relaxed)).collect()
 }
 

@@ -17,6 +17,7 @@
 mod banner;
 mod discovery;
 mod pace;
+mod pool;
 mod tcp;
 mod udp;
 

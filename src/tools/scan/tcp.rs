@@ -6,16 +6,13 @@
 //! (open), a RST means none is (closed), and silence until the timeout means
 //! something dropped the packets (filtered).
 //!
-//! Concurrency is a fixed pool of workers pulling the next probe from a
-//! shared counter, so at most `budget` sockets are open at any time whatever
-//! the number of hosts and ports. A worker that finds a port open reads its
-//! banner before taking the next probe, so banners count against the same
-//! budget.
+//! Concurrency is the scan's worker pool ([`super::pool`]), so at most
+//! `budget` sockets are open at any time whatever the number of hosts and
+//! ports.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -23,10 +20,7 @@ use socket2::{Domain, SockRef, Socket, Type};
 use tokio::net::TcpStream;
 
 use super::pace::Pacer;
-use super::{Plan, PortState, ScanOptions, Slots, banner, is_local_failure};
-
-/// Probes a worker runs between two returns to the scheduler.
-const YIELD_EVERY: u64 = 32;
+use super::{Plan, PortState, ScanOptions, Slots, banner, is_local_failure, pool};
 
 /// How many times a probe is retried when the host is out of local ports
 /// (EADDRNOTAVAIL), and how long it waits before each retry.
@@ -34,6 +28,8 @@ const LOCAL_PORT_RETRIES: u32 = 50;
 const LOCAL_PORT_PAUSE: Duration = Duration::from_millis(20);
 
 /// Probes every (host, port) of `plan` with at most `budget` in flight.
+/// A worker that finds a port open reads its banner before taking the next
+/// probe, so banners count against the same budget.
 pub(super) async fn scan(
     plan: Arc<Plan>,
     options: ScanOptions,
@@ -41,34 +37,13 @@ pub(super) async fn scan(
     budget: usize,
     slots: Arc<Slots>,
 ) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..budget.min(plan.len().max(1)) {
-        let (plan, pacer, slots, next) = (
-            Arc::clone(&plan),
-            Arc::clone(&pacer),
-            Arc::clone(&slots),
-            Arc::clone(&next),
-        );
-        workers.spawn(async move {
-            for probed in 0u64.. {
-                // A probe answered at once never waits, so the task would
-                // never give the scheduler a chance to stop it on Ctrl-C.
-                if probed % YIELD_EVERY == YIELD_EVERY - 1 {
-                    tokio::task::yield_now().await;
-                }
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= plan.len() {
-                    return;
-                }
-                let (host, port) = plan.probe(index);
-                pacer.turn().await;
-                let outcome = match connect_with_retries(
-                    SocketAddr::new(host, port),
-                    options.timeout,
-                )
-                .await
-                {
+    pool::run(plan.len(), budget, move |index| {
+        let (plan, pacer, slots) = (Arc::clone(&plan), Arc::clone(&pacer), Arc::clone(&slots));
+        async move {
+            let (host, port) = plan.probe(index);
+            pacer.turn().await;
+            let outcome =
+                match connect_with_retries(SocketAddr::new(host, port), options.timeout).await {
                     Ok(Handshake::Open(socket)) => {
                         if options.banners
                             && let Some(text) = banner::read(socket, port, options.timeout).await
@@ -80,12 +55,10 @@ pub(super) async fn scan(
                     Ok(Handshake::Answered(state)) => Ok(state),
                     Err(e) => Err(e),
                 };
-                slots.record(index, outcome);
-            }
-        });
-    }
-    // Dropping the set (when a stop drops this future) aborts the workers.
-    while workers.join_next().await.is_some() {}
+            slots.record(index, outcome);
+        }
+    })
+    .await;
 }
 
 /// A handshake's outcome: the open socket (for its banner), or the state.

@@ -24,7 +24,6 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -33,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::pace::Pacer;
-use super::{Plan, PortState, ScanOptions, Slots, is_local_failure};
+use super::{Plan, PortState, ScanOptions, Slots, is_local_failure, pool};
 
 /// How long the target needs to earn one ICMP answer: Linux's default
 /// `icmp_ratelimit` (and ICMPv6's `ratelimit`).
@@ -88,38 +87,25 @@ pub(super) async fn scan(
 ) {
     let chunk = plan.ports.len().clamp(1, budget);
     let chunks_per_host = plan.ports.len().div_ceil(chunk);
-    let items = plan.hosts.len() * chunks_per_host;
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..(budget / chunk).clamp(1, items.max(1)) {
-        let (plan, pacer, slots, next) = (
-            Arc::clone(&plan),
-            Arc::clone(&pacer),
-            Arc::clone(&slots),
-            Arc::clone(&next),
-        );
-        workers.spawn(async move {
-            loop {
-                let item = next.fetch_add(1, Ordering::Relaxed);
-                if item >= items {
-                    return;
-                }
-                let (host, first) = (item % plan.hosts.len(), item / plan.hosts.len() * chunk);
-                let last = (first + chunk).min(plan.ports.len());
-                let outcomes = scan_host(
-                    plan.hosts[host],
-                    &plan.ports[first..last],
-                    options.timeout,
-                    &pacer,
-                )
-                .await;
-                for (offset, outcome) in outcomes.into_iter().enumerate() {
-                    slots.record((first + offset) * plan.hosts.len() + host, outcome);
-                }
+    let hosts = plan.hosts.len();
+    pool::run(hosts * chunks_per_host, budget / chunk, move |item| {
+        let (plan, pacer, slots) = (Arc::clone(&plan), Arc::clone(&pacer), Arc::clone(&slots));
+        async move {
+            let (host, first) = (item % hosts, item / hosts * chunk);
+            let last = (first + chunk).min(plan.ports.len());
+            let outcomes = scan_host(
+                plan.hosts[host],
+                &plan.ports[first..last],
+                options.timeout,
+                &pacer,
+            )
+            .await;
+            for (offset, outcome) in outcomes.into_iter().enumerate() {
+                slots.record((first + offset) * hosts + host, outcome);
             }
-        });
-    }
-    while workers.join_next().await.is_some() {}
+        }
+    })
+    .await;
 }
 
 /// One host's ports, each port's outcome in the same order.
