@@ -2,15 +2,26 @@
 //! Everything that needs I/O (resolving names, binding) happens in
 //! `commands` through the library, so `--help` and parse errors are instant.
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueHint};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 use sockit::addr::Family;
 use sockit::sys::path_mtu::PathMtuDiscovery;
 use sockit::wire::filter::Protocol;
 
-/// A socket toolkit: netcat-style TCP tools that show what happens on the wire.
+/// The version and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SOCKIT_COMMIT"),
+    ")"
+);
+
+/// A socket toolkit: TCP, UDP, TLS and Unix-socket tools in netcat's habits,
+/// lookups, ping, scan, trace and sniff, that show what happens on the wire.
 #[derive(Debug, Parser)]
-#[command(name = "sockit", version, propagate_version = true)]
+#[command(name = "sockit", version = VERSION, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -25,80 +36,172 @@ pub enum Command {
     /// Wait for clients over TCP, UDP (-u) or a Unix socket (-U), plain or
     /// TLS (socket, bind, listen, accept), and relay stdin/stdout with them,
     /// echo, chat, or serve a program.
-    ///
-    /// Examples: `sockit listen 9000 > file`, `sockit listen -k --echo 0.0.0.0 7`,
-    /// `sockit listen -k --mode 600 -U /tmp/app.sock`.
+    #[command(after_long_help = examples(&[
+        ("sockit listen 9000 > received", "receive one TCP transfer into a file"),
+        ("sockit listen -k --echo 0.0.0.0 7", "an echo server for every client"),
+        ("sockit listen -k --tls --exec 'date' 8443", "serve a program over TLS"),
+    ]))]
     Listen(ListenArgs),
     /// Connect to a server over TCP, UDP (-u) or a Unix socket (-U), plain,
     /// TLS or through proxies, and relay stdin/stdout with it.
-    ///
-    /// Examples: `sockit connect example.org 80 < request`,
-    /// `sockit connect -U /var/run/docker.sock`.
+    #[command(after_long_help = examples(&[
+        ("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | sockit connect example.org 80", "an HTTP request"),
+        ("sockit connect -u 127.0.0.1 53 < query", "one UDP exchange"),
+        ("sockit connect --tls --proxy socks5h://127.0.0.1:1080 example.org 443", "TLS through a SOCKS5 proxy"),
+    ]))]
     Connect(ConnectArgs),
     /// Be a SOCKS5 and HTTP CONNECT proxy on one port (clients told apart
     /// by their first byte), serving clients until SIGINT or SIGTERM.
-    ///
-    /// Examples: `sockit proxy -v 1080`, then `curl --socks5-hostname
-    /// 127.0.0.1:1080 URL` or `curl -x http://127.0.0.1:1080 URL`;
-    /// `sockit proxy --auth me:secret --allow 10.0.0.0/8 0.0.0.0 1080`.
+    #[command(after_long_help = examples(&[
+        ("sockit proxy -v 1080", "then curl --socks5-hostname 127.0.0.1:1080 URL or curl -x http://127.0.0.1:1080 URL"),
+        ("sockit proxy --auth me:secret --allow 10.0.0.0/8 0.0.0.0 1080", "with a password, for one network"),
+    ]))]
     Proxy(ProxyArgs),
     /// Print this host's name, as gethostname() returns it.
+    #[command(after_long_help = examples(&[
+        ("sockit hostname", "as socket.gethostname()"),
+        ("sockit hostname --json", "as a JSON object"),
+    ]))]
     Hostname(HostnameArgs),
     /// Resolve names to addresses through the system resolver (getaddrinfo:
     /// /etc/hosts and DNS, as every program on this machine sees them).
+    #[command(after_long_help = examples(&[
+        ("sockit resolve example.org", "every address, as getent ahosts"),
+        ("sockit resolve -4 localhost example.org", "IPv4 only, several names"),
+    ]))]
     Resolve(ResolveArgs),
     /// Find the name registered for addresses (gethostbyaddr).
+    #[command(after_long_help = examples(&[
+        ("sockit reverse 127.0.0.1", "as socket.gethostbyaddr()"),
+        ("sockit reverse --json ::1 8.8.8.8", "several, as JSON"),
+    ]))]
     Reverse(ReverseArgs),
     /// Look services up by name or port in the services database, as
     /// getservbyname() and getservbyport() do.
+    #[command(after_long_help = examples(&[
+        ("sockit service ssh https", "ports by name"),
+        ("sockit service --proto udp 53 123", "names by port"),
+    ]))]
     Service(ServiceArgs),
     /// List this host's network interfaces and their addresses.
+    #[command(after_long_help = examples(&[
+        ("sockit ifaces", "names, flags, MTU, MAC and addresses"),
+        ("sockit ifaces --json", "as JSON"),
+    ]))]
     Ifaces(OutputArgs),
     /// Explain IP addresses and subnets: kind, network, netmask, broadcast,
     /// hosts, gateway, and the bytes in network byte order.
+    #[command(after_long_help = examples(&[
+        ("sockit ip 192.168.1.10/24", "the subnet, its hosts and byte order"),
+        ("sockit ip 2001:db8::1/64 10.0.0.1", "IPv6 too, several at once"),
+    ]))]
     Ip(IpArgs),
     /// The route this host's kernel would use to reach each host: outgoing
     /// interface, source address, gateway (or directly connected), MTU, and
     /// the routing-table entry it came from, as `ip route get` asks it.
-    ///
-    /// Examples: `sockit route 10.0.0.1`, `sockit route -6 --json example.org`.
+    #[command(after_long_help = examples(&[
+        ("sockit route 10.0.0.1", "interface, source, gateway, MTU"),
+        ("sockit route -6 --json example.org", "IPv6, as JSON"),
+    ]))]
     Route(RouteArgs),
     /// Send ICMP echo requests (or time TCP handshakes with --tcp) and report
     /// each reply and a summary, as iputils ping does.
     ///
     /// Exit status: 0 when any reply came, 1 when none did, 2 on error.
+    #[command(after_long_help = examples(&[
+        ("sockit ping -c 3 example.org", "three echo requests"),
+        ("sockit ping -c 5 --tcp 443 example.org", "time TCP handshakes instead (no privilege)"),
+        ("sockit ping -M do -s 1472 10.0.0.1", "does a 1500-byte packet get through unfragmented?"),
+    ]))]
     Ping(PingArgs),
     /// Find the ports that answer on one host or a whole subnet: a TCP
     /// connect scan (handshake, then close), or with -u a UDP scan; hosts
     /// are asked first whether they are up; results per host in address
     /// order, ports in order, as nmap's report.
     ///
-    /// Examples: `sockit scan 127.0.0.1 1-1024`, `sockit scan 10.0.0.0/24
-    /// 22,80,443 --banner`, `sockit scan -u 10.0.0.1-20 53,123,161`. Exit
-    /// status: 0 when a port is open, 1 when none is, 2 on error, as `nc -z`.
+    /// Exit status: 0 when a port is open, 1 when none is, 2 on error, as
+    /// `nc -z`.
+    #[command(after_long_help = examples(&[
+        ("sockit scan 127.0.0.1 1-1024", "one host's TCP ports"),
+        ("sockit scan --banner 10.0.0.0/24 22,25,80", "a subnet, with what each port says"),
+        ("sockit scan -u -v 10.0.0.1-20 53,123,161", "UDP"),
+    ]))]
     Scan(ScanArgs),
     /// Show the routers between this host and HOST: probes with growing TTLs,
     /// every hop's probes sent at once, one line per hop as traceroute
     /// prints it (UDP probes by default, ICMP echo with -I, TCP SYN with
     /// -T); `--report -c N` gives mtr's per-hop loss and round-trip table.
     ///
-    /// Examples: `sockit trace -n 10.0.0.1`, `sockit trace -T -p 443 example.org`,
-    /// `sockit trace --report -c 20 -n 10.0.0.1`. Exit status: 0 when the
-    /// destination answered, 1 when it did not, 2 on usage errors.
+    /// Exit status: 0 when the destination answered, 1 when it did not, 2 on
+    /// usage errors.
+    #[command(after_long_help = examples(&[
+        ("sockit trace -n 10.0.0.1", "UDP probes, as traceroute"),
+        ("sockit trace -T -p 443 example.org", "TCP SYN probes through firewalls"),
+        ("sockit trace --report -c 20 -n 10.0.0.1", "mtr's per-hop loss and round trips"),
+    ]))]
     Trace(TraceArgs),
     /// Capture packets (or read a pcap or pcapng file), filter them with
     /// tcpdump's language, decode every layer up to the application (DNS,
     /// HTTP, TLS), and narrate each TCP connection's handshake and close.
-    ///
-    /// Examples: `sockit sniff -i lo port 9000`, `sockit sniff -r file.pcapng
-    /// --layers 'tcp port 443'`, `sockit sniff -i any -w out.pcapng`.
+    #[command(after_long_help = examples(&[
+        ("sockit sniff -i lo port 9000", "watch a local conversation, narrated"),
+        ("sockit sniff -r capture.pcapng --layers 'tcp port 443'", "read a file, every layer"),
+        ("sockit sniff -i any -w out.pcapng", "save a capture for Wireshark"),
+    ]))]
     Sniff(SniffArgs),
     /// Check a TLS server: handshake only, then the version, cipher, ALPN,
     /// every certificate it sent and whether it is trusted, and why not.
     ///
-    /// Example: `sockit tls example.org`. Exit status: 0 verified, 1 not
-    /// (with the reason) or no handshake, 2 usage errors.
+    /// Exit status: 0 verified, 1 not (with the reason) or no handshake, 2
+    /// usage errors.
+    #[command(after_long_help = examples(&[
+        ("sockit tls example.org", "version, cipher, chain and verdict"),
+        ("sockit tls --ca ca.pem 127.0.0.1 8443", "against your own CA"),
+    ]))]
     Tls(TlsArgs),
+    /// Print the script that gives SHELL tab completion for sockit: commands,
+    /// flags, files, this host's interfaces (`sniff -i`), service names.
+    #[command(after_long_help = examples(&[
+        ("source <(sockit completions bash)", "in ~/.bashrc"),
+        ("sockit completions fish > ~/.config/fish/completions/sockit.fish", "fish"),
+        ("sockit completions zsh > ~/.zfunc/_sockit", "zsh, with ~/.zfunc in fpath"),
+    ]))]
+    Completions(CompletionsArgs),
+    /// Show sockit's manual page, or a subcommand's, without installing them
+    /// (their roff source when stdout is not a terminal).
+    #[command(after_long_help = examples(&[
+        ("sockit man", "this page"),
+        ("sockit man sniff", "one subcommand's"),
+        ("sockit man --write /usr/local/share/man/man1", "install them all"),
+    ]))]
+    Man(ManArgs),
+}
+
+/// The "Examples:" block that ends a subcommand's long help (and its man
+/// page): each command line with what it does.
+fn examples(lines: &[(&str, &str)]) -> String {
+    let mut text = String::from("Examples:");
+    for (command, what) in lines {
+        text += &format!("\n  {command}\n      {what}");
+    }
+    text
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_name = "SHELL", value_parser = ["bash", "zsh", "fish", "elvish", "powershell"])]
+    pub shell: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to show (default: sockit's own).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
+    /// Write every page (sockit.1, sockit-listen.1, ...) into DIR instead.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath, conflicts_with = "subcommand")]
+    pub write: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -109,7 +212,7 @@ pub struct TlsArgs {
     #[arg(default_value = "443")]
     pub port: String,
     /// Trust the CA certificates in FILE (PEM) instead of the system's.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub ca: Option<std::path::PathBuf>,
     /// The name to send (SNI) and to check the certificate against, instead of HOST.
     #[arg(long, value_name = "NAME")]
@@ -194,7 +297,7 @@ pub struct ReverseArgs {
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
     /// Service names (or aliases) and port numbers.
-    #[arg(required = true, value_name = "NAME|PORT")]
+    #[arg(required = true, value_name = "NAME|PORT", add = ArgValueCandidates::new(service_names))]
     pub queries: Vec<String>,
     /// Only this transport protocol.
     #[arg(long, value_parser = ["tcp", "udp"])]
@@ -363,6 +466,28 @@ pub struct ScanArgs {
     pub output: OutputArgs,
 }
 
+/// This host's interfaces, for completing `-i` (and `any`, every one).
+fn interface_names() -> Vec<CompletionCandidate> {
+    let mut names = vec![CompletionCandidate::new("any")];
+    if let Ok(interfaces) = sockit::addr::interfaces() {
+        names.extend(
+            interfaces
+                .into_iter()
+                .map(|i| CompletionCandidate::new(i.name)),
+        );
+    }
+    names
+}
+
+/// The services database's names, for completing `service NAME`.
+fn service_names() -> Vec<CompletionCandidate> {
+    sockit::addr::Services::load()
+        .names()
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
 fn parse_path_mtu(text: &str) -> Result<PathMtuDiscovery, String> {
     Ok(match text {
         "do" => PathMtuDiscovery::Do,
@@ -444,7 +569,7 @@ pub struct SniffArgs {
     pub expression: Vec<String>,
     /// Capture on this interface (default: every interface, each loopback
     /// packet shown once).
-    #[arg(short = 'i', value_name = "IFACE")]
+    #[arg(short = 'i', value_name = "IFACE", add = ArgValueCandidates::new(interface_names))]
     pub interface: Option<String>,
     /// List the interfaces a capture can use, and exit.
     #[arg(short = 'D', long = "list-interfaces")]
@@ -456,7 +581,11 @@ pub struct SniffArgs {
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
     /// Only this protocol: tcp, udp or icmp (ICMPv6 too).
-    #[arg(long, value_name = "PROTO", value_parser = str::parse::<Protocol>)]
+    #[arg(
+        long,
+        value_name = "PROTO",
+        value_parser = PossibleValuesParser::new(["tcp", "udp", "icmp"]).try_map(|p| p.parse::<Protocol>())
+    )]
     pub proto: Option<Protocol>,
     /// Stop after COUNT matching packets.
     #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
@@ -493,11 +622,11 @@ pub struct SniffArgs {
     pub ascii: bool,
     /// Also save the matching packets to FILE: pcapng when its name ends in
     /// .pcapng (with interface names), pcap otherwise.
-    #[arg(short = 'w', value_name = "FILE")]
+    #[arg(short = 'w', value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub write: Option<std::path::PathBuf>,
     /// Read packets from a pcap or pcapng FILE instead of capturing (no
     /// privileges needed).
-    #[arg(short = 'r', value_name = "FILE", conflicts_with = "interface")]
+    #[arg(short = 'r', value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "interface")]
     pub read: Option<std::path::PathBuf>,
     /// Show the comments a pcapng file attaches to packets, and at the end
     /// how many frames the kernel's filter passed and dropped.
@@ -584,13 +713,13 @@ pub struct ListenTlsArgs {
     #[arg(long, conflicts_with = "udp")]
     pub tls: bool,
     /// The certificate chain to serve (PEM), with --key.
-    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires_all = ["tls", "key"])]
     pub cert: Option<std::path::PathBuf>,
     /// The private key of --cert (PEM).
-    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires_all = ["tls", "cert"])]
     pub key: Option<std::path::PathBuf>,
     /// Require a client certificate signed by one of these CAs (PEM): mutual TLS.
-    #[arg(long, value_name = "FILE", requires = "tls")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls")]
     pub client_ca: Option<std::path::PathBuf>,
     /// Offer this application protocol (ALPN); repeatable.
     #[arg(long, value_name = "PROTO", requires = "tls")]
@@ -674,7 +803,7 @@ pub struct ConnectTlsArgs {
     #[arg(long, conflicts_with = "udp")]
     pub tls: bool,
     /// Trust the CA certificates in FILE (PEM) instead of the system's.
-    #[arg(long, value_name = "FILE", requires = "tls")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "tls")]
     pub ca: Option<std::path::PathBuf>,
     /// The name to send (SNI) and to check the certificate against, instead of HOST.
     #[arg(long, value_name = "NAME", requires = "tls")]
@@ -683,10 +812,10 @@ pub struct ConnectTlsArgs {
     #[arg(long, value_name = "PROTO", requires = "tls")]
     pub alpn: Vec<String>,
     /// Present this client certificate (PEM), with --key.
-    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires_all = ["tls", "key"])]
     pub cert: Option<std::path::PathBuf>,
     /// The private key of --cert (PEM).
-    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires_all = ["tls", "cert"])]
     pub key: Option<std::path::PathBuf>,
     /// Accept exactly the certificate whose DER SHA-256 is HEX, whoever
     /// signed it: how to trust a self-signed server (sockit listen --tls -v prints it).

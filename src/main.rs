@@ -19,6 +19,11 @@ use sockit::Result;
 use cli::{Cli, Command};
 
 fn main() {
+    // A shell asking for completions (the registration script sets this
+    // variable and calls us back): answer and exit.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(commands::manual::COMPLETE_VAR)
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
@@ -75,6 +80,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Sniff(args) => commands::sniff::sniff(args),
         Command::Trace(args) => commands::trace::trace(args),
         Command::Tls(args) => commands::transport::tls(args),
+        Command::Completions(args) => commands::manual::completions(args),
+        Command::Man(args) => commands::manual::man(args),
     }
 }
 
@@ -96,5 +103,35 @@ mod tests {
         let err = Cli::try_parse_from(["sockit", "connect"]).unwrap_err();
         let line = one_line(&err);
         assert!(!line.contains('\n') && line.contains("<HOST>"), "{line}");
+    }
+
+    /// Every example at the end of a subcommand's help is a command line
+    /// sockit accepts (pipes and redirections aside).
+    #[test]
+    fn every_example_parses() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        cli.build();
+        let mut checked = 0;
+        for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+            let help = sub.get_after_long_help().map(|h| h.to_string());
+            let help = help.unwrap_or_else(|| panic!("{} has no examples", sub.get_name()));
+            let lines: Vec<&str> = help.lines().filter(|l| l.contains("sockit ")).collect();
+            assert!((2..=3).contains(&lines.len()), "{}: {help}", sub.get_name());
+            for line in lines {
+                let start = line.find("sockit ").unwrap();
+                let end = [" <", " >", " |", ")"]
+                    .iter()
+                    .filter_map(|cut| line[start..].find(cut))
+                    .min()
+                    .unwrap_or(line.len() - start);
+                let words = shlex::split(&line[start..start + end]).unwrap();
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    panic!("{line}: {e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 40, "{checked}");
     }
 }

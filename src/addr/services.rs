@@ -69,6 +69,16 @@ impl Services {
         }
     }
 
+    /// Every service name once, in the database's order (for completing
+    /// `sockit service NAME`).
+    pub fn names(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        entries(&self.text)
+            .filter(|e| seen.insert(e.name))
+            .map(|e| e.name.to_string())
+            .collect()
+    }
+
     /// Answers one query: a port number looks up by port, anything else by
     /// name or alias; `protocol` narrows to tcp or udp.
     pub fn lookup(&self, query: &str, protocol: Option<&str>) -> Result<Service> {

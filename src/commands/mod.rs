@@ -3,6 +3,7 @@
 //! layer of the course, as in the library; this file holds what they share.
 
 pub mod lookups;
+pub mod manual;
 pub mod reachability;
 pub mod sniff;
 pub mod trace;
