@@ -20,6 +20,7 @@ mod proxy_server;
 mod relay;
 mod route;
 mod scan;
+mod shipping;
 mod sniff;
 mod sniff_files;
 mod tls;
