@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueHint};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 use sockit::addr::Family;
+use sockit::output::color::ColorChoice;
 use sockit::sys::path_mtu::PathMtuDiscovery;
 use sockit::wire::filter::Protocol;
 
@@ -25,6 +26,15 @@ const VERSION: &str = concat!(
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        default_value = "auto",
+        value_parser = PossibleValuesParser::new(["auto", "always", "never"]).try_map(|c| c.parse::<ColorChoice>())
+    )]
+    pub color: ColorChoice,
 }
 
 /// Each subcommand's arguments are built only when it is the one invoked

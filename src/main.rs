@@ -15,6 +15,7 @@ mod commands;
 use clap::Parser;
 
 use sockit::Result;
+use sockit::output::color::{self, Role};
 
 use cli::{Cli, Command};
 
@@ -24,24 +25,32 @@ fn main() {
     clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
         .var(commands::manual::COMPLETE_VAR)
         .complete();
+    // Until --color is read, a parse error is coloured as `auto` would.
+    color::configure(color::ColorChoice::Auto);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => err.exit(), // --help, --version
         Err(err) => {
-            eprintln!("sockit: {}", one_line(&err));
+            eprintln!("{}: {}", prefix(), one_line(&err));
             std::process::exit(2);
         }
     };
+    color::configure(cli.color);
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("sockit: {err}");
+            eprintln!("{}: {err}", prefix());
             err.exit_code()
         }
     };
     // Exit at once: a relay thread may still be blocked reading a terminal,
     // and waiting for it would hang a session that is over.
     std::process::exit(code);
+}
+
+/// "sockit", red on a terminal, before each error.
+fn prefix() -> String {
+    color::stderr().paint(Role::Bad, "sockit")
 }
 
 /// clap's message ("error: unexpected argument ...") as one line, without
@@ -73,7 +82,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Route(args) => Ok(commands::lookups::route(args)),
         // ping's own convention: errors exit with 2, "no reply" with 1.
         Command::Ping(args) => commands::reachability::ping(args).or_else(|err| {
-            eprintln!("sockit: {err}");
+            eprintln!("{}: {err}", prefix());
             Ok(2)
         }),
         Command::Scan(args) => commands::reachability::scan(args),

@@ -122,6 +122,7 @@ fn style(args: &SniffArgs) -> SniffStyle {
         comments: args.verbose,
         time: TimeFormat::from_count(args.time_format),
         dump,
+        color: sockit::output::color::stdout().enabled(),
     }
 }
 

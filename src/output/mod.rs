@@ -1,6 +1,7 @@
 //! Turning events into text for people. The library never prints; the CLI
 //! plugs these printers into the event stream.
 
+pub mod color;
 pub mod narrate;
 pub mod ping;
 pub mod progress;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::color::{self, Role};
+
 use crate::tools::ping::{Outcome, PingSummary, ProbeReport};
 
 /// Which record a JSON line is.
@@ -418,10 +420,16 @@ impl PingPrinter {
                 counts += &format!(", +{n} {what}");
             }
         }
+        let loss = summary.loss_percent();
+        let role = match loss {
+            0.0 => Role::Good,
+            100.0 => Role::Bad,
+            _ => Role::Warning,
+        };
+        let loss = color::stdout().paint(role, &format!("{}% packet loss", format_g(loss)));
         let mut text = format!(
-            "\n--- {} ping statistics ---\n{counts}, {}% packet loss, time {}ms\n",
+            "\n--- {} ping statistics ---\n{counts}, {loss}, time {}ms\n",
             self.target.host,
-            format_g(summary.loss_percent()),
             summary.elapsed.as_millis()
         );
         // iputils' last line: the round trips and the pipe, either of which

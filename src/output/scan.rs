@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::color::{self, Role};
 use crate::addr::Services;
 use crate::tools::scan::{PortState, Protocol, ScanReport, service_from_banner};
 use crate::transport::chat::escape_line;
@@ -126,19 +127,26 @@ fn table(findings: &[&Finding], banners: bool) -> String {
             "PORT", "STATE"
         )
     };
+    let painter = color::stdout();
     for (finding, name) in findings.iter().zip(&names) {
-        let state = finding.state.name();
+        // Padded first: the escapes take no room on the screen.
+        let state = format!("{:<state_width$}", finding.state.name());
+        let state = painter.paint(
+            match finding.state {
+                PortState::Open => Role::Good,
+                PortState::Closed => Role::Bad,
+                PortState::Filtered | PortState::OpenFiltered => Role::Warning,
+            },
+            &state,
+        );
         let line = if banners {
             let banner = finding.banner.as_deref().unwrap_or("");
             format!(
-                "{name:<port_width$} {state:<state_width$} {:<service_width$} {banner}",
+                "{name:<port_width$} {state} {:<service_width$} {banner}",
                 service(finding)
             )
         } else {
-            format!(
-                "{name:<port_width$} {state:<state_width$} {}",
-                service(finding)
-            )
+            format!("{name:<port_width$} {state} {}", service(finding))
         };
         text += line.trim_end();
         text.push('\n');

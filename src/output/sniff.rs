@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use std::time::Duration;
 
+use crate::output::color::{Painter, Role};
 use crate::output::text::{
     push_endpoint, push_escaped, push_number, push_right_aligned, push_zero_padded,
 };
@@ -80,6 +81,8 @@ pub struct SniffStyle {
     pub comments: bool,
     pub time: TimeFormat,
     pub dump: Dump,
+    /// Each layer's name and the narration's arrow in colour (a terminal).
+    pub color: bool,
 }
 
 /// Prints packets one after another: it remembers the previous packet's
@@ -144,7 +147,11 @@ impl Printer {
             push_escaped(out, comment);
             out.push('\n');
         }
-        if style.layers {
+        if style.layers && style.color {
+            let mut block = String::new();
+            layers(seen, &mut block);
+            paint_layer_names(&block, out);
+        } else if style.layers {
             layers(seen, out);
         }
         let network = seen.frame.get(seen.packet.link_len..).unwrap_or_default();
@@ -155,7 +162,13 @@ impl Printer {
             Dump::Ascii => ascii_dump(network, out),
         }
         for step in &seen.steps {
-            out.push_str("      ↳ ");
+            if style.color {
+                out.push_str("      ");
+                out.push_str(&Painter::new(true).paint(Role::Note, "↳"));
+                out.push(' ');
+            } else {
+                out.push_str("      ↳ ");
+            }
             write_narration(step, out);
             out.push('\n');
         }
@@ -410,6 +423,36 @@ fn describe_quoted(q: &Quoted) -> String {
             endpoint(q.dst, dp)
         ),
         _ => format!("{} {} → {}", protocol_name(q.protocol), q.src, q.dst),
+    }
+}
+
+/// The layers' names, outermost first, as `layers` writes them.
+const LAYER_NAMES: [&str; 6] = [
+    "frame",
+    "link",
+    "network",
+    "transport",
+    "application",
+    "payload",
+];
+
+/// `layers`' block with each layer's name in its own colour.
+fn paint_layer_names(block: &str, out: &mut String) {
+    let painter = Painter::new(true);
+    for line in block.split_inclusive('\n') {
+        let named = line.strip_prefix("        ").and_then(|rest| {
+            let word = rest.split(' ').next()?;
+            let depth = LAYER_NAMES.iter().position(|name| *name == word)?;
+            Some((word, depth, &rest[word.len()..]))
+        });
+        match named {
+            Some((word, depth, rest)) => {
+                out.push_str("        ");
+                out.push_str(&painter.paint(Role::Layer(depth as u8), word));
+                out.push_str(rest);
+            }
+            None => out.push_str(line),
+        }
     }
 }
 

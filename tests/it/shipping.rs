@@ -184,3 +184,68 @@ fn version_names_the_commit() {
         "{line}"
     );
 }
+
+/// `script` runs a command on a pseudo-terminal and copies what it printed.
+fn on_a_terminal(command: &str, no_color: bool) -> String {
+    require("script", "bsdutils");
+    let mut script = Command::new("script");
+    script.args(["-q", "-e", "-c", command, "/dev/null"]);
+    if no_color {
+        script.env("NO_COLOR", "1");
+    } else {
+        script.env_remove("NO_COLOR");
+    }
+    let out = script.output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Colour on a terminal only: ping's loss, scan's states and the errors'
+/// prefix; none into a pipe, with NO_COLOR or with --color never; into a
+/// pipe with --color always.
+#[test]
+fn colour_on_terminals_unless_told_otherwise() {
+    let ns = crate::netns::Netns::new("color");
+    let _listening = Listener::start_with(
+        ns.exec(&[env!("CARGO_BIN_EXE_sockit")]),
+        &["-k", "127.0.0.1", "2222"],
+        std::process::Stdio::null(),
+        std::process::Stdio::null(),
+    );
+    let binary = env!("CARGO_BIN_EXE_sockit");
+    let in_ns = |args: &str| format!("ip netns exec {} {binary} {args}", ns.name);
+    const GREEN: &str = "\x1b[32m";
+    const RED_BOLD: &str = "\x1b[1m\x1b[31m";
+
+    let ping = on_a_terminal(&in_ns("ping -c 1 127.0.0.1"), false);
+    assert!(
+        ping.contains(&format!("{GREEN}0% packet loss\x1b[0m")),
+        "{ping:?}"
+    );
+    let scan = on_a_terminal(&in_ns("scan 127.0.0.1 2222"), false);
+    assert!(scan.contains(&format!("{GREEN}open \x1b[0m")), "{scan:?}");
+    let error = on_a_terminal(&format!("{binary} connect 127.0.0.1 70000"), false);
+    assert!(
+        error.starts_with(&format!("{RED_BOLD}sockit\x1b[0m: port 70000")),
+        "{error:?}"
+    );
+
+    for plain in [
+        on_a_terminal(&in_ns("ping -c 1 127.0.0.1"), true),
+        on_a_terminal(&in_ns("--color never scan 127.0.0.1 2222"), false),
+        on_a_terminal(
+            &format!("{binary} connect --color=never 127.0.0.1 70000"),
+            false,
+        ),
+    ] {
+        assert!(!plain.contains('\x1b'), "{plain:?}");
+    }
+    let (_, piped, _) = run(&mut ns.sockit(&["scan", "127.0.0.1", "2222"]), 30);
+    assert!(!piped.contains(&0x1b));
+    let (_, forced, _) = run(
+        &mut ns.sockit(&["scan", "--color", "always", "127.0.0.1", "2222"]),
+        30,
+    );
+    assert!(String::from_utf8(forced).unwrap().contains(GREEN));
+    let (status, _, err) = run(sockit().args(["--color", "sometimes", "ifaces"]), 30);
+    assert_eq!(status.code(), Some(2), "{err}");
+}
