@@ -453,7 +453,7 @@ fn bad_arguments_and_files_get_one_line() {
         (
             vec!["--proto", "sctp", "-r", "x"],
             2,
-            "not one of tcp, udp, icmp",
+            "possible values: tcp, udp, icmp",
         ),
         (vec!["-c", "0", "-r", "x"], 2, "'0'"),
         (vec!["-i", "lo", "-r", "x"], 2, "cannot be used with"),

@@ -235,14 +235,23 @@ fn tcpdump_any_cooked_v2_agrees_with_tshark() {
     let ns = Netns::new("cooked");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("any.pcap");
-    capture_with(
-        &ns,
-        &["tcpdump", "-i", "any", "--immediate-mode", "-U"],
-        "listening on",
-        &file,
-    );
-    let dns = printed("sockit", &file, &["port 53"], "UTC");
-    println!("{dns}");
+    // On a loaded machine tcpdump -i any has lost the middle of the DNS
+    // exchange (SYN and SYN-ACK saved, the rest of it missing, later traffic
+    // saved: two CI runs on Dec 1), which both readers then agree is not
+    // there. Such a capture is taken again, at most twice.
+    for attempt in 1..=3 {
+        capture_with(
+            &ns,
+            &["tcpdump", "-i", "any", "--immediate-mode", "-U"],
+            "listening on",
+            &file,
+        );
+        let dns = printed("sockit", &file, &["port 53"], "UTC");
+        println!("capture {attempt}:\n{dns}");
+        if dns.contains("tcp.example.org") {
+            break;
+        }
+    }
     let compared = compare_with_tshark(&file);
     assert!(compared.packets >= 30, "{compared:?}");
     assert_applications(&compared);
