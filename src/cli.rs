@@ -402,7 +402,7 @@ pub struct PingArgs {
     #[arg(short = 'M', value_name = "HINT", value_parser = parse_path_mtu, conflicts_with = "tcp")]
     pub path_mtu: Option<PathMtuDiscovery>,
     /// Send from this interface (by name) or this source address.
-    #[arg(short = 'I', value_name = "IFACE|ADDR", conflicts_with = "tcp")]
+    #[arg(short = 'I', value_name = "IFACE|ADDR", conflicts_with = "tcp", add = ArgValueCandidates::new(interfaces_and_addresses))]
     pub interface: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -487,6 +487,19 @@ fn interface_names() -> Vec<CompletionCandidate> {
         );
     }
     names
+}
+
+/// This host's interfaces and their addresses, for completing `ping -I`.
+fn interfaces_and_addresses() -> Vec<CompletionCandidate> {
+    let interfaces = sockit::addr::interfaces().unwrap_or_default();
+    let names = interfaces.iter().map(|i| i.name.clone());
+    let addresses = interfaces
+        .iter()
+        .flat_map(|i| i.addresses.iter().map(|a| a.address.to_string()));
+    names
+        .chain(addresses)
+        .map(CompletionCandidate::new)
+        .collect()
 }
 
 /// The services database's names, for completing `service NAME`.

@@ -58,6 +58,10 @@ fn bash_completes_subcommands_flags_and_live_values() {
         assert!(interfaces.contains(&name), "{name} not in {interfaces:?}");
     }
     assert!(interfaces.contains(&"any".to_string()));
+    // ping -I: interfaces and this host's addresses.
+    let sources = bash_completes(&["sockit", "ping", "-I", ""]);
+    assert!(sources.iter().any(|s| s == "lo"), "{sources:?}");
+    assert!(sources.iter().any(|s| s == "127.0.0.1"), "{sources:?}");
     let services = bash_completes(&["sockit", "service", "ss"]);
     assert!(services.iter().any(|s| s == "ssh"), "{services:?}");
     assert!(services.iter().all(|s| s.starts_with("ss")), "{services:?}");
