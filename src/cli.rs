@@ -634,6 +634,23 @@ pub struct SniffArgs {
     /// One block per layer (link, network, transport, application) for each packet.
     #[arg(long)]
     pub layers: bool,
+    /// Draw each TCP connection as a ladder (client left, server right, one
+    /// arrow per segment with its flags, relative seq/ack and length, each
+    /// end's state as it changes) instead of a line per packet; drawn as each
+    /// connection ends, the unfinished ones at the end. The width follows the
+    /// terminal (or COLUMNS).
+    #[arg(long, conflicts_with_all = ["layers", "json"])]
+    pub ladder: bool,
+    /// With --ladder: raw sequence numbers, not relative to each end's first.
+    #[arg(long, requires = "ladder")]
+    pub absolute: bool,
+    /// With --ladder: ASCII lines and arrows (the default when the locale is
+    /// not UTF-8).
+    #[arg(long = "ascii", requires = "ladder")]
+    pub ascii_ladder: bool,
+    /// With --ladder: only connection N (`tcp#N`, numbered as they appear).
+    #[arg(long = "conn", value_name = "N", requires = "ladder", value_parser = clap::value_parser!(u64).range(1..))]
+    pub connection: Option<u64>,
     /// Each packet in hex, without its link header (-xx: with it).
     #[arg(short = 'x', action = clap::ArgAction::Count)]
     pub hex: u8,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use sockit::addr::{self, Family, PortUse, parse_port};
 use sockit::capture::{Expression, LiveCapture};
 use sockit::output;
+use sockit::output::ladder::{self, LadderOptions, Ladders};
 use sockit::output::sniff::{Dump, Printer, SniffStyle, TimeFormat};
 use sockit::tools::sniff::{self, SniffOptions, Source};
 use sockit::wire::bpf::filter_program;
@@ -126,6 +127,22 @@ fn style(args: &SniffArgs) -> SniffStyle {
     }
 }
 
+/// The ladders' options: the width from COLUMNS, else the terminal, else
+/// 80; ASCII when asked or when the locale is not UTF-8.
+fn ladder_options(args: &SniffArgs) -> LadderOptions {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .unwrap_or(80);
+    LadderOptions {
+        absolute: args.absolute,
+        ascii: args.ascii_ladder || !ladder::locale_is_utf8(),
+        width,
+        only: args.connection.and_then(|n| usize::try_from(n).ok()),
+    }
+}
+
 pub fn sniff(args: SniffArgs) -> Result<i32> {
     if args.list_interfaces {
         return list_interfaces();
@@ -153,20 +170,34 @@ pub fn sniff(args: SniffArgs) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut text = String::new();
+    let mut ladders = args.ladder.then(|| Ladders::new(ladder_options(&args)));
     let report = sniff::sniff(
         &mut source,
         options,
         writer.as_mut(),
         |seen| {
             text.clear();
-            printer.render(seen, &mut text);
+            match ladders.as_mut() {
+                Some(ladders) => {
+                    if let Some(diagram) = ladders.record(seen) {
+                        text.push_str(&diagram);
+                        text.push('\n');
+                    }
+                }
+                None => printer.render(seen, &mut text),
+            }
             // A live capture is watched as it happens; a file is read in bulk.
             out.write_all(text.as_bytes()).is_ok() && (!live || out.flush().is_ok())
         },
         || shutdown.stopped().is_some(),
     );
     let report = report?;
-    if !args.output.json {
+    if let Some(ladders) = ladders.as_mut() {
+        for diagram in ladders.finish() {
+            let _ = out.write_all(diagram.as_bytes());
+            let _ = out.write_all(b"\n");
+        }
+    } else if !args.output.json {
         let _ = out.write_all(output::sniff::connection_table(&report.connections).as_bytes());
     }
     let _ = out.flush();

@@ -2,6 +2,7 @@
 //! plugs these printers into the event stream.
 
 pub mod color;
+pub mod ladder;
 pub mod narrate;
 pub mod ping;
 pub mod progress;

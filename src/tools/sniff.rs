@@ -13,7 +13,7 @@ use crate::addr::{PortNames, Services};
 use crate::capture::{Expression, KernelCounts, LiveCapture};
 use crate::error::Error;
 use crate::wire::application::{self, Application, Carrier};
-use crate::wire::conversation::{ConnectionSummary, Conversations, Step};
+use crate::wire::conversation::{ConnectionSummary, Conversations, Segment, Step};
 use crate::wire::filter::Filter;
 use crate::wire::packet::{LinkType, Packet, Transport, decode};
 use crate::wire::pcap::{CaptureReader, CaptureWriter, Interface, RecordHeader};
@@ -61,6 +61,8 @@ pub struct Seen<'a> {
     pub packet: Packet<'a>,
     /// What the transport's bytes say, or the service its port names.
     pub application: Option<Application<'a>>,
+    /// Its place in its TCP connection, for sequence diagrams.
+    pub segment: Option<Segment>,
     pub steps: Vec<Step>,
 }
 
@@ -139,7 +141,7 @@ pub fn sniff(
         }
         let start = *first.get_or_insert(header.time);
         let application = application_of(&packet, &names);
-        let steps = conversations.observe(&packet, application.as_ref(), header.time);
+        let observed = conversations.observe(&packet, application.as_ref(), header.time);
         let seen = Seen {
             number: report.matched,
             header,
@@ -149,7 +151,8 @@ pub fn sniff(
             comment,
             packet,
             application,
-            steps,
+            segment: observed.segment,
+            steps: observed.steps,
         };
         if !show(&seen) {
             break;

@@ -157,6 +157,29 @@ pub struct Step {
     pub server_state: TcpState,
 }
 
+/// Where one TCP segment sits in its connection: which connection, which
+/// end sent it, and both ends' states once it was sent and received (what a
+/// sequence diagram writes beside each arrow).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    pub connection: usize,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub from: Side,
+    pub client_state: TcpState,
+    pub server_state: TcpState,
+    /// The connection is over with this segment (closed, reset or refused).
+    pub ends_connection: bool,
+}
+
+/// What one packet did: its place in a connection (TCP only) and the steps
+/// worth naming.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub segment: Option<Segment>,
+    pub steps: Vec<Step>,
+}
+
 #[derive(Debug, Clone)]
 struct End {
     state: TcpState,
@@ -264,14 +287,15 @@ impl Conversations {
         Conversations::default()
     }
 
-    /// Follows one packet; returns the steps it made (none for packets that
-    /// are not TCP or change nothing worth naming).
+    /// Follows one packet; returns its place in its connection and the
+    /// steps it made (none for packets that are not TCP or change nothing
+    /// worth naming).
     pub fn observe(
         &mut self,
         packet: &Packet<'_>,
         application: Option<&Application<'_>>,
         time: Duration,
-    ) -> Vec<Step> {
+    ) -> Observed {
         let (
             Some((src_ip, dst_ip)),
             Some(Transport::Tcp {
@@ -284,7 +308,7 @@ impl Conversations {
             }),
         ) = (packet.addresses(), &packet.transport)
         else {
-            return Vec::new();
+            return Observed::default();
         };
         let (src, dst) = (
             SocketAddr::new(src_ip, *src_port),
@@ -340,6 +364,7 @@ impl Conversations {
         } else {
             Side::Server
         };
+        let ended_before = connection.ending.is_some();
         let mut kinds = advance(
             connection,
             from,
@@ -350,17 +375,32 @@ impl Conversations {
             time,
         );
         kinds.extend(first_exchange(connection, from, application));
-        kinds
-            .into_iter()
-            .map(|kind| Step {
+        let (client_state, server_state) = (
+            connection.state(Side::Client),
+            connection.state(Side::Server),
+        );
+        Observed {
+            segment: Some(Segment {
                 connection: connection.id,
                 client: connection.client,
                 server: connection.server,
-                kind,
-                client_state: connection.state(Side::Client),
-                server_state: connection.state(Side::Server),
-            })
-            .collect()
+                from,
+                client_state,
+                server_state,
+                ends_connection: !ended_before && connection.ending.is_some(),
+            }),
+            steps: kinds
+                .into_iter()
+                .map(|kind| Step {
+                    connection: connection.id,
+                    client: connection.client,
+                    server: connection.server,
+                    kind,
+                    client_state,
+                    server_state,
+                })
+                .collect(),
+        }
     }
 
     /// One line of the closing table per connection, in order of appearance.
@@ -627,7 +667,10 @@ mod tests {
         let mut conversations = Conversations::new();
         let mut names = Vec::new();
         for (i, p) in segments.iter().enumerate() {
-            for step in conversations.observe(p, None, Duration::from_millis(i as u64)) {
+            for step in conversations
+                .observe(p, None, Duration::from_millis(i as u64))
+                .steps
+            {
                 names.push(format!(
                     "{} {} {}",
                     serde_json::to_value(&step.kind).unwrap()["step"]

@@ -21,9 +21,14 @@ struct Sniffer {
 
 impl Sniffer {
     fn start(ns: &Netns, args: &[&str]) -> Sniffer {
+        Sniffer::start_with_env(ns, args, &[])
+    }
+
+    fn start_with_env(ns: &Netns, args: &[&str], env: &[(&str, &str)]) -> Sniffer {
         let stdout = tempfile::NamedTempFile::new().unwrap();
         let mut child = ns
             .sockit(&[&["sniff"][..], args].concat())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout.reopen().unwrap())
             .stderr(Stdio::piped())
@@ -495,4 +500,158 @@ fn bad_arguments_and_files_get_one_line() {
             "{args:?}: expected {needle:?} in {err}"
         );
     }
+}
+
+/// Traffic with a known shape, on 127.0.0.1:7272 inside `ns`: a connection
+/// closed in four steps (the server waits before its FIN, so the ACK of the
+/// client's FIN goes alone), one closed in three (the server closes at once:
+/// its FIN carries that delayed ACK), one reset by the client (SO_LINGER 0)
+/// and one refused (port 7273). Each exchange finishes before the next.
+fn ladder_traffic(ns: &Netns) {
+    require("python3", "python3");
+    const SERVER: &str = "import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 7272)); s.listen(); print('ready', flush=True)
+for pause in (0.3, 0, None):
+    c, _ = s.accept()
+    try:
+        data = c.recv(100); time.sleep(0.05); c.sendall(data)
+        while c.recv(100): pass
+        time.sleep(pause)
+    except (OSError, TypeError):
+        pass
+    c.close()";
+    const CLIENT: &str = "import socket, struct, sys, time
+for n in range(3):
+    c = socket.create_connection(('127.0.0.1', 7272))
+    c.sendall(b'hello' + b'\\n'); c.recv(100)
+    if n == 2:
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        c.close(); time.sleep(0.2); continue
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(100): pass
+    c.close(); time.sleep(0.5)";
+    let mut server = ns
+        .exec(&["python3", "-u", "-c", SERVER])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
+    let status = ns.exec(&["python3", "-c", CLIENT]).status().unwrap();
+    assert!(status.success());
+    wait_child(&mut server, 10);
+    let (status, _, _) = run(&mut ns.sockit(&["connect", "127.0.0.1", "7273"]), 30);
+    assert_eq!(status.code(), Some(1));
+}
+
+/// A ladder with what changes from run to run masked: the times and the
+/// client's port.
+fn masked(ladder: &str) -> String {
+    ladder
+        .lines()
+        .map(|line| {
+            let mut words = line.splitn(2, "127.0.0.1:");
+            let mut line = match (words.next(), words.next()) {
+                (Some(head), Some(rest)) if head.starts_with("tcp#") => {
+                    let port_end = rest.find(' ').unwrap_or(rest.len());
+                    format!("{head}127.0.0.1:CLIENT{}", &rest[port_end..])
+                }
+                _ => line.to_string(),
+            };
+            if let Some(time) = line
+                .split_whitespace()
+                .next()
+                .filter(|t| t.contains('.') && t.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            {
+                let at = line.find(time).unwrap();
+                let mask: String = time
+                    .chars()
+                    .map(|c| if c == '.' { '.' } else { 'T' })
+                    .collect();
+                line.replace_range(at..at + time.len(), &mask);
+            }
+            line + "\n"
+        })
+        .collect()
+}
+
+/// Compares `actual` with the golden file `name` (tests/golden/); with
+/// SOCKIT_BLESS=1 in the environment, writes it instead (read it over
+/// before committing it).
+fn assert_golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("SOCKIT_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(actual, expected, "against {}", path.display());
+}
+
+/// `--ladder` live: each connection drawn as it ends, as the golden file
+/// has it (four-step and three-step closes, a reset, a refusal); the same
+/// capture read back in ASCII on 60 columns, one connection with --conn,
+/// raw numbers with --absolute.
+#[test]
+fn ladders_draw_each_connection_as_the_textbook_does() {
+    let ns = Netns::new("ladder");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ladder.pcap");
+    let sniffer = Sniffer::start_with_env(
+        &ns,
+        &["-i", "lo", "--ladder", "-w", file.to_str().unwrap(), "tcp"],
+        &[("COLUMNS", "90"), ("LANG", "C.UTF-8")],
+    );
+    ladder_traffic(&ns);
+    std::thread::sleep(Duration::from_millis(300));
+    let (live, _) = sniffer.stop();
+    assert_golden("ladder.txt", &masked(&live));
+
+    let read = |args: &[&str], columns: &str| {
+        let mut command = sockit();
+        command
+            .args(["sniff", "--ladder", "-r", file.to_str().unwrap()])
+            .args(args)
+            .env("COLUMNS", columns)
+            .env("LANG", "C.UTF-8");
+        let (status, out, err) = run(&mut command, 30);
+        assert!(status.success(), "{err}");
+        String::from_utf8(out).unwrap()
+    };
+    assert_golden("ladder.txt", &masked(&read(&[], "90")));
+    assert_golden(
+        "ladder-ascii-60.txt",
+        &masked(&read(&["--ascii", "--conn", "2"], "60")),
+    );
+    // Without a UTF-8 locale, ASCII without asking.
+    let mut plain = sockit();
+    plain
+        .args([
+            "sniff",
+            "--ladder",
+            "--conn",
+            "2",
+            "-r",
+            file.to_str().unwrap(),
+        ])
+        .env("COLUMNS", "60")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("LC_CTYPE");
+    let (_, out, _) = run(&mut plain, 30);
+    assert_golden(
+        "ladder-ascii-60.txt",
+        &masked(&String::from_utf8(out).unwrap()),
+    );
+    let absolute = read(&["--absolute", "--conn", "4"], "90");
+    assert!(!absolute.contains("SYN seq=0 "), "{absolute}");
+    assert!(absolute.contains("(refused)"), "{absolute}");
 }
