@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use foldhash::fast::RandomState;
@@ -75,24 +75,70 @@ struct Rung {
     server_state: Option<TcpState>,
 }
 
+/// Which exchange a packet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    /// A TCP connection, by the conversation tracker's number.
+    Tcp(usize),
+    /// UDP datagrams between two endpoints (in sorted order).
+    Udp(SocketAddr, SocketAddr),
+    /// ICMP echoes between two hosts (requester first) with one identifier.
+    Echo(IpAddr, IpAddr, u16),
+}
+
 #[derive(Debug, Clone)]
 struct Ladder {
-    id: usize,
-    client: SocketAddr,
-    server: SocketAddr,
+    /// `tcp#1`, `udp#1`, `icmp#1`.
+    name: String,
+    /// The left end (who spoke first) and the right one.
+    client: String,
+    server: String,
+    /// UDP: the client's endpoint, to tell the directions apart.
+    client_end: Option<SocketAddr>,
     started: Duration,
     /// Each end's first sequence number seen: the zero of its relative ones.
     first_seq: [Option<u32>; 2],
-    states: (TcpState, TcpState),
-    initial: (TcpState, TcpState),
+    /// TCP only: both ends' states now, and before the first segment.
+    states: Option<(TcpState, TcpState)>,
+    initial: Option<(TcpState, TcpState)>,
     rungs: Vec<Rung>,
     ending: Option<Ending>,
+    /// When it began, among all ladders: the order `finish` draws them in.
+    order: usize,
 }
 
-/// Every open connection's ladder, drawn as each ends.
+impl Ladder {
+    fn new(
+        name: String,
+        client: String,
+        server: String,
+        started: Duration,
+        order: usize,
+    ) -> Ladder {
+        Ladder {
+            name,
+            client,
+            server,
+            client_end: None,
+            started,
+            first_seq: [None, None],
+            states: None,
+            initial: None,
+            rungs: Vec::new(),
+            ending: None,
+            order,
+        }
+    }
+}
+
+/// Every open exchange's ladder, drawn as each ends.
 pub struct Ladders {
     options: LadderOptions,
-    open: HashMap<usize, Ladder, RandomState>,
+    open: HashMap<Key, Ladder, RandomState>,
+    /// Ladders begun so far, and UDP and ICMP exchanges numbered apart.
+    begun: usize,
+    udp: usize,
+    echo: usize,
 }
 
 impl Ladders {
@@ -100,12 +146,28 @@ impl Ladders {
         Ladders {
             options,
             open: HashMap::default(),
+            begun: 0,
+            udp: 0,
+            echo: 0,
         }
     }
 
-    /// Puts one packet on its connection's ladder; returns that connection's
-    /// diagram when this packet ended it.
+    /// Puts one packet on its exchange's ladder; returns that exchange's
+    /// diagram when this packet ended it (TCP: closed, reset or refused).
     pub fn record(&mut self, seen: &Seen<'_>) -> Option<String> {
+        match &seen.packet.transport {
+            Some(Transport::Tcp { .. }) => self.record_tcp(seen),
+            Some(Transport::Udp { .. }) | Some(Transport::Icmp { .. })
+                if self.options.only.is_none() =>
+            {
+                self.record_datagram(seen);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn record_tcp(&mut self, seen: &Seen<'_>) -> Option<String> {
         let segment = seen.segment?;
         if self
             .options
@@ -121,25 +183,31 @@ impl Ladders {
             return None;
         };
         let time = seen.header.time;
-        let ladder = self.open.entry(segment.connection).or_insert_with(|| {
-            // The states before the first segment: what it moved them from.
-            let initial = match (flags.has(Flags::SYN), flags.has(Flags::ACK)) {
-                (true, false) => (TcpState::Closed, TcpState::Listen),
-                (true, true) => (TcpState::SynSent, TcpState::Listen),
-                _ => (segment.client_state, segment.server_state),
-            };
-            Ladder {
-                id: segment.connection,
-                client: segment.client,
-                server: segment.server,
-                started: time,
-                first_seq: [None, None],
-                states: initial,
-                initial,
-                rungs: Vec::new(),
-                ending: None,
-            }
-        });
+        let order = self.begun;
+        let ladder = self
+            .open
+            .entry(Key::Tcp(segment.connection))
+            .or_insert_with(|| {
+                // The states before the first segment: what it moved them from.
+                let initial = match (flags.has(Flags::SYN), flags.has(Flags::ACK)) {
+                    (true, false) => (TcpState::Closed, TcpState::Listen),
+                    (true, true) => (TcpState::SynSent, TcpState::Listen),
+                    _ => (segment.client_state, segment.server_state),
+                };
+                let mut ladder = Ladder::new(
+                    format!("tcp#{}", segment.connection),
+                    segment.client.to_string(),
+                    segment.server.to_string(),
+                    time,
+                    order,
+                );
+                ladder.states = Some(initial);
+                ladder.initial = Some(initial);
+                ladder
+            });
+        if ladder.order == order {
+            self.begun += 1;
+        }
         let sender = segment.from as usize;
         let first = *ladder.first_seq[sender].get_or_insert(seq);
         let receiver_first = ladder.first_seq[1 - sender];
@@ -160,15 +228,18 @@ impl Ladders {
         if payload > 0 {
             let _ = write!(label, " len={payload}");
         }
+        let before = ladder
+            .states
+            .unwrap_or((segment.client_state, segment.server_state));
         let changed = |old: TcpState, new: TcpState| (old != new).then_some(new);
         ladder.rungs.push(Rung {
             at: time.saturating_sub(ladder.started),
             from: segment.from,
             label,
-            client_state: changed(ladder.states.0, segment.client_state),
-            server_state: changed(ladder.states.1, segment.server_state),
+            client_state: changed(before.0, segment.client_state),
+            server_state: changed(before.1, segment.server_state),
         });
-        ladder.states = (segment.client_state, segment.server_state);
+        ladder.states = Some((segment.client_state, segment.server_state));
         for step in &seen.steps {
             match step.kind {
                 StepKind::Closed { ending, .. } | StepKind::Reset { ending, .. } => {
@@ -180,16 +251,144 @@ impl Ladders {
         if !segment.ends_connection {
             return None;
         }
-        let ladder = self.open.remove(&segment.connection)?;
+        let ladder = self.open.remove(&Key::Tcp(segment.connection))?;
         Some(draw(&ladder, &self.options))
     }
 
-    /// The diagrams of the connections still open, in the order they began.
+    /// A UDP datagram, an ICMP echo, or an ICMP error about a UDP datagram
+    /// (drawn on that datagram's ladder, from the right).
+    fn record_datagram(&mut self, seen: &Seen<'_>) {
+        let Some((src, dst)) = seen.packet.addresses() else {
+            return;
+        };
+        let time = seen.header.time;
+        // The exchange, who sent this packet, and its label.
+        let (key, sender, label) = match &seen.packet.transport {
+            Some(Transport::Udp {
+                src_port, dst_port, ..
+            }) => {
+                let (from, to) = (
+                    SocketAddr::new(src, *src_port),
+                    SocketAddr::new(dst, *dst_port),
+                );
+                let mut label = format!("UDP len={}", seen.packet.payload.len());
+                if let Some(application) = seen.application.as_ref().filter(|a| a.is_decoded()) {
+                    let _ = write!(label, " {}", application.summary());
+                }
+                (
+                    Key::Udp(from.min(to), from.max(to)),
+                    Sender::Endpoint(from),
+                    label,
+                )
+            }
+            Some(Transport::Icmp {
+                name,
+                id: Some(id),
+                seq,
+                kind,
+                version,
+                ..
+            }) if is_echo(*version, *kind) => {
+                let request = matches!((version, kind), (4, 8) | (6, 128));
+                let (client, server, sender) = if request {
+                    (src, dst, Sender::Client)
+                } else {
+                    (dst, src, Sender::Server)
+                };
+                let seq = seq.map(|s| format!(" seq={s}")).unwrap_or_default();
+                (
+                    Key::Echo(client, server, *id),
+                    sender,
+                    format!("{name} id={id}{seq}"),
+                )
+            }
+            Some(Transport::Icmp {
+                name,
+                quoted: Some(quoted),
+                ..
+            }) if quoted.protocol == 17 => {
+                let (Some(sport), Some(dport)) = (quoted.src_port, quoted.dst_port) else {
+                    return;
+                };
+                let (a, b) = (
+                    SocketAddr::new(quoted.src, sport),
+                    SocketAddr::new(quoted.dst, dport),
+                );
+                (
+                    Key::Udp(a.min(b), a.max(b)),
+                    Sender::Server,
+                    format!("ICMP {name}"),
+                )
+            }
+            _ => return,
+        };
+        if !self.open.contains_key(&key) {
+            let (name, client, server, client_end) = match (key, sender) {
+                (Key::Udp(a, b), Sender::Endpoint(first)) => {
+                    self.udp += 1;
+                    // Whoever spoke first is the client.
+                    let server = if first == a { b } else { a };
+                    (
+                        format!("udp#{}", self.udp),
+                        first.to_string(),
+                        server.to_string(),
+                        Some(first),
+                    )
+                }
+                (Key::Echo(client, server, _), _) => {
+                    self.echo += 1;
+                    (
+                        format!("icmp#{}", self.echo),
+                        client.to_string(),
+                        server.to_string(),
+                        None,
+                    )
+                }
+                // An error about a datagram never seen, or TCP: no ladder.
+                _ => return,
+            };
+            let mut ladder = Ladder::new(name, client, server, time, self.begun);
+            ladder.client_end = client_end;
+            self.begun += 1;
+            self.open.insert(key, ladder);
+        }
+        let Some(ladder) = self.open.get_mut(&key) else {
+            return;
+        };
+        let from = match sender {
+            Sender::Endpoint(end) if Some(end) == ladder.client_end => Side::Client,
+            Sender::Client => Side::Client,
+            _ => Side::Server,
+        };
+        ladder.rungs.push(Rung {
+            at: time.saturating_sub(ladder.started),
+            from,
+            label,
+            client_state: None,
+            server_state: None,
+        });
+    }
+
+    /// The diagrams of the exchanges still open, in the order they began.
     pub fn finish(&mut self) -> Vec<String> {
         let mut open: Vec<Ladder> = self.open.drain().map(|(_, l)| l).collect();
-        open.sort_by_key(|l| l.id);
+        open.sort_by_key(|l| l.order);
         open.iter().map(|l| draw(l, &self.options)).collect()
     }
+}
+
+/// Who sent a datagram: a UDP endpoint, or the asking or answering side of
+/// an ICMP exchange.
+#[derive(Debug, Clone, Copy)]
+enum Sender {
+    Endpoint(SocketAddr),
+    Client,
+    Server,
+}
+
+/// An echo request or reply (ICMPv4 8/0, ICMPv6 128/129).
+fn is_echo(version: u8, kind: u8) -> bool {
+    matches!((version, kind), (4, 0 | 8) | (6, 128 | 129))
 }
 
 /// `SYN`, `SYN, ACK`, `PSH, ACK`...: Wireshark's order and words.
@@ -218,32 +417,29 @@ fn draw(ladder: &Ladder, options: &LadderOptions) -> String {
     // time, client state, rail, arrow, rail, server state.
     let arrow_width = width - (TIME_WIDTH + 1 + STATE_WIDTH + 1 + 1 + 1 + 1 + STATE_WIDTH);
     let mut out = String::new();
-    let ending = match ladder.ending {
-        Some(Ending::FourWay) => "closed in four steps",
-        Some(Ending::ThreeWay) => "closed in three steps",
-        Some(Ending::Simultaneous) => "closed simultaneously",
-        Some(Ending::Reset) => "reset",
-        Some(Ending::Refused) => "refused",
-        None => "still open",
+    let ending = match (ladder.ending, ladder.initial) {
+        (Some(Ending::FourWay), _) => " (closed in four steps)",
+        (Some(Ending::ThreeWay), _) => " (closed in three steps)",
+        (Some(Ending::Simultaneous), _) => " (closed simultaneously)",
+        (Some(Ending::Reset), _) => " (reset)",
+        (Some(Ending::Refused), _) => " (refused)",
+        (None, Some(_)) => " (still open)",
+        // UDP and ICMP have no ending to name.
+        (None, None) => "",
     };
     let _ = writeln!(
         out,
-        "tcp#{} {} {} {} ({ending})",
-        ladder.id,
+        "{} {} {} {}{ending}",
+        ladder.name,
         ladder.client,
         if options.ascii { "->" } else { "→" },
         ladder.server
     );
     let blank = " ".repeat(arrow_width);
     row(&mut out, "", "client", " ", &blank, "server");
-    row(
-        &mut out,
-        "",
-        ladder.initial.0.name(),
-        pen.rail,
-        &blank,
-        ladder.initial.1.name(),
-    );
+    if let Some((client, server)) = ladder.initial {
+        row(&mut out, "", client.name(), pen.rail, &blank, server.name());
+    }
     for rung in &ladder.rungs {
         let time = format!("{:.6}", rung.at.as_secs_f64());
         let text_room = arrow_width.saturating_sub(4);

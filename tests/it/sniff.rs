@@ -558,7 +558,11 @@ fn masked(ladder: &str) -> String {
         .map(|line| {
             let mut words = line.splitn(2, "127.0.0.1:");
             let mut line = match (words.next(), words.next()) {
-                (Some(head), Some(rest)) if head.starts_with("tcp#") => {
+                (Some(head), Some(rest))
+                    if ["tcp#", "udp#", "icmp#"]
+                        .iter()
+                        .any(|p| head.starts_with(p)) =>
+                {
                     let port_end = rest.find(' ').unwrap_or(rest.len());
                     format!("{head}127.0.0.1:CLIENT{}", &rest[port_end..])
                 }
@@ -575,6 +579,17 @@ fn masked(ladder: &str) -> String {
                     .map(|c| if c == '.' { '.' } else { 'T' })
                     .collect();
                 line.replace_range(at..at + time.len(), &mask);
+            }
+            // ping's identifier is its process number, whose length sets
+            // the arrow's: both masked.
+            if let Some(at) = line.find(" id=") {
+                let end = line[at + 4..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(line.len(), |n| at + 4 + n);
+                line.replace_range(at + 4..end, "ID");
+                while line.contains("───") {
+                    line = line.replace("───", "──");
+                }
             }
             line + "\n"
         })
@@ -654,4 +669,43 @@ fn ladders_draw_each_connection_as_the_textbook_does() {
     let absolute = read(&["--absolute", "--conn", "4"], "90");
     assert!(!absolute.contains("SYN seq=0 "), "{absolute}");
     assert!(absolute.contains("(refused)"), "{absolute}");
+}
+
+/// UDP exchanges (an echoed datagram, one answered by ICMP port
+/// unreachable) and ICMP echoes, drawn the same way, at Ctrl-C since they
+/// never end: the golden file, times, ports and ping's identifier masked.
+#[test]
+fn ladders_draw_udp_and_icmp_echo_exchanges() {
+    let ns = Netns::new("ladderu");
+    let _echo = Listener::start_with(
+        ns.exec(&[env!("CARGO_BIN_EXE_sockit")]),
+        &["-u", "--echo", "127.0.0.1", "5353"],
+        Stdio::null(),
+        Stdio::null(),
+    );
+    let sniffer = Sniffer::start_with_env(
+        &ns,
+        &["-i", "lo", "--ladder", "udp or icmp"],
+        &[("COLUMNS", "90"), ("LANG", "C.UTF-8")],
+    );
+    let (status, out, err) = run_with_input(
+        &mut ns.sockit(&["connect", "-u", "-w", "0.3", "127.0.0.1", "5353"]),
+        b"one\n",
+        30,
+    );
+    assert!(status.success(), "{err}");
+    assert_eq!(out, b"one\n");
+    let _ = run_with_input(
+        &mut ns.sockit(&["connect", "-u", "-w", "0.3", "127.0.0.1", "5354"]),
+        b"x\n",
+        30,
+    );
+    let (status, _, err) = run(
+        &mut ns.sockit(&["ping", "-c", "2", "-i", "0.1", "127.0.0.1"]),
+        30,
+    );
+    assert!(status.success(), "{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    let (live, _) = sniffer.stop();
+    assert_golden("ladder-udp-icmp.txt", &masked(&live));
 }
