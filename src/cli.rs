@@ -648,6 +648,10 @@ pub struct SniffArgs {
     /// not UTF-8).
     #[arg(long = "ascii", requires = "ladder")]
     pub ascii_ladder: bool,
+    /// With --ladder: also write the diagrams as an SVG picture to FILE (one
+    /// per exchange, stacked, slanted arrows), for slides and notes.
+    #[arg(long, value_name = "FILE", requires = "ladder", value_hint = ValueHint::FilePath)]
+    pub svg: Option<std::path::PathBuf>,
     /// With --ladder: only connection N (`tcp#N`, numbered as they appear).
     #[arg(long = "conn", value_name = "N", requires = "ladder", value_parser = clap::value_parser!(u64).range(1..))]
     pub connection: Option<u64>,

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use sockit::addr::{self, Family, PortUse, parse_port};
 use sockit::capture::{Expression, LiveCapture};
 use sockit::output;
-use sockit::output::ladder::{self, LadderOptions, Ladders};
+use sockit::output::ladder::svg::SvgDocument;
+use sockit::output::ladder::{self, LadderOptions, Ladders, TextStyle};
 use sockit::output::sniff::{Dump, Printer, SniffStyle, TimeFormat};
 use sockit::tools::sniff::{self, SniffOptions, Source};
 use sockit::wire::bpf::filter_program;
@@ -127,19 +128,17 @@ fn style(args: &SniffArgs) -> SniffStyle {
     }
 }
 
-/// The ladders' options: the width from COLUMNS, else the terminal, else
-/// 80; ASCII when asked or when the locale is not UTF-8.
-fn ladder_options(args: &SniffArgs) -> LadderOptions {
+/// How ladders are drawn as text: the width from COLUMNS, else the
+/// terminal, else 80; ASCII when asked or when the locale is not UTF-8.
+fn ladder_style(args: &SniffArgs) -> TextStyle {
     let width = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse::<usize>().ok())
         .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
         .unwrap_or(80);
-    LadderOptions {
-        absolute: args.absolute,
+    TextStyle {
         ascii: args.ascii_ladder || !ladder::locale_is_utf8(),
         width,
-        only: args.connection.and_then(|n| usize::try_from(n).ok()),
     }
 }
 
@@ -170,7 +169,14 @@ pub fn sniff(args: SniffArgs) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut text = String::new();
-    let mut ladders = args.ladder.then(|| Ladders::new(ladder_options(&args)));
+    let mut ladders = args.ladder.then(|| {
+        Ladders::new(LadderOptions {
+            absolute: args.absolute,
+            only: args.connection.and_then(|n| usize::try_from(n).ok()),
+        })
+    });
+    let text_style = ladder_style(&args);
+    let mut picture = args.svg.as_ref().map(|_| SvgDocument::new());
     let report = sniff::sniff(
         &mut source,
         options,
@@ -179,9 +185,12 @@ pub fn sniff(args: SniffArgs) -> Result<i32> {
             text.clear();
             match ladders.as_mut() {
                 Some(ladders) => {
-                    if let Some(diagram) = ladders.record(seen) {
-                        text.push_str(&diagram);
+                    if let Some(ladder) = ladders.record(seen) {
+                        text.push_str(&ladder::draw(&ladder, &text_style));
                         text.push('\n');
+                        if let Some(picture) = picture.as_mut() {
+                            picture.add(&ladder);
+                        }
                     }
                 }
                 None => printer.render(seen, &mut text),
@@ -193,14 +202,21 @@ pub fn sniff(args: SniffArgs) -> Result<i32> {
     );
     let report = report?;
     if let Some(ladders) = ladders.as_mut() {
-        for diagram in ladders.finish() {
-            let _ = out.write_all(diagram.as_bytes());
+        for ladder in ladders.finish() {
+            let _ = out.write_all(ladder::draw(&ladder, &text_style).as_bytes());
             let _ = out.write_all(b"\n");
+            if let Some(picture) = picture.as_mut() {
+                picture.add(&ladder);
+            }
         }
     } else if !args.output.json {
         let _ = out.write_all(output::sniff::connection_table(&report.connections).as_bytes());
     }
     let _ = out.flush();
+    if let (Some(path), Some(picture)) = (&args.svg, &picture) {
+        std::fs::write(path, picture.render())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
     if let Some(kernel) = report.kernel {
         if args.verbose {
             eprintln!(

@@ -709,3 +709,151 @@ fn ladders_draw_udp_and_icmp_echo_exchanges() {
     let (live, _) = sniffer.stop();
     assert_golden("ladder-udp-icmp.txt", &masked(&live));
 }
+
+/// Reads a PNG with python3's zlib (no imaging library needed): its width,
+/// height and how many pixels are dark (well off white), as JSON.
+const PNG_PIXELS: &str = r#"
+import json, struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n'
+pos, idat = 8, b''
+while pos < len(data):
+    length, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + length]
+    if kind == b'IHDR':
+        width, height, depth, color = struct.unpack('>IIBB', body[:10])
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + length
+channels = {2: 3, 6: 4, 0: 1, 4: 2}[color]
+stride = width * channels
+raw = zlib.decompress(idat)
+rows, previous = [], bytearray(stride)
+for y in range(height):
+    kind = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for x in range(stride):
+        a = line[x - channels] if x >= channels else 0
+        b = previous[x]
+        c = previous[x - channels] if x >= channels else 0
+        if kind == 1: line[x] = (line[x] + a) & 255
+        elif kind == 2: line[x] = (line[x] + b) & 255
+        elif kind == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif kind == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(line)
+    previous = line
+dark = sum(1 for line in rows for x in range(0, stride, channels) if min(line[x:x + min(3, channels)]) < 160)
+print(json.dumps({"width": width, "height": height, "dark": dark}))
+"#;
+
+/// `--svg`: an XML document with one arrow per drawn packet, each labelled,
+/// and a real browser (headless Chromium) renders it to a picture of the
+/// size the document says, with the drawing on it.
+#[test]
+fn ladders_as_svg_render_in_a_browser() {
+    require("python3", "python3");
+    require("chromium", "chromium");
+    let ns = Netns::new("laddersvg");
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.pcap");
+    let sniffer = Sniffer::start(&ns, &["-i", "lo", "-w", capture.to_str().unwrap(), "tcp"]);
+    ladder_traffic(&ns);
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = sniffer.stop();
+    let svg = dir.path().join("ladders.svg");
+    let (status, text, err) = run(
+        sockit()
+            .args(["sniff", "--ladder", "--ascii", "-r"])
+            .arg(&capture)
+            .arg("--svg")
+            .arg(&svg),
+        30,
+    );
+    assert!(status.success(), "{err}");
+    let text = String::from_utf8(text).unwrap();
+    let arrows = text
+        .lines()
+        .filter(|l| l.contains("->|") || l.contains("|<-"))
+        .count();
+    let check = "import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = '{http://www.w3.org/2000/svg}'
+lines = [l for l in root.iter(ns + 'line') if l.get('class') == 'segment']
+labels = [t.text for t in root.iter(ns + 'text') if t.get('class') == 'label']
+titles = [t.text for t in root.iter(ns + 'text') if t.get('class') == 'title']
+print(json.dumps({'width': root.get('width'), 'height': root.get('height'), 'segments': len(lines), 'labels': labels, 'titles': titles}))";
+    let parsed = std::process::Command::new("python3")
+        .args(["-c", check])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    assert_eq!(doc["segments"], arrows, "{doc}");
+    assert!(arrows >= 30, "{text}");
+    let labels: Vec<&str> = doc["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), arrows);
+    assert_eq!(labels[0], "SYN seq=0");
+    assert!(labels.contains(&"RST, ACK seq=0 ack=1"), "{labels:?}");
+    let titles = doc["titles"].as_array().unwrap();
+    assert_eq!(titles.len(), 4, "{doc}");
+    assert!(
+        titles[1]
+            .as_str()
+            .unwrap()
+            .ends_with(":7272 (closed in three steps)"),
+        "{doc}"
+    );
+
+    let (width, height) = (
+        doc["width"].as_str().unwrap().to_string(),
+        doc["height"].as_str().unwrap().to_string(),
+    );
+    let png = dir.path().join("ladders.png");
+    let (status, _, err) = run(
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("file://{}", svg.display()))
+            .env("HOME", dir.path()),
+        120,
+    );
+    assert!(status.success(), "{err}");
+    let pixels = std::process::Command::new("python3")
+        .args(["-c", PNG_PIXELS])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        pixels.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pixels.stderr)
+    );
+    let pixels: Value = serde_json::from_slice(&pixels.stdout).unwrap();
+    assert_eq!(pixels["width"].to_string(), width);
+    assert_eq!(pixels["height"].to_string(), height);
+    let area = pixels["width"].as_u64().unwrap() * pixels["height"].as_u64().unwrap();
+    let dark = pixels["dark"].as_u64().unwrap();
+    assert!(
+        dark > area / 200 && dark < area / 2,
+        "{pixels} of {area}: blank or black"
+    );
+}

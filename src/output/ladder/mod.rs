@@ -9,6 +9,14 @@
 //! drawn the moment it ends (closed, reset or refused) and forgotten, so
 //! memory follows the connections open at once, not the packets seen.
 //! Whatever is still open when the capture stops is drawn by `finish`.
+//!
+//! This module collects the ladders; [`text`] draws them for a terminal and
+//! [`svg`] as a picture.
+
+pub mod svg;
+pub mod text;
+
+pub use text::{TextStyle, draw, locale_is_utf8};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -22,57 +30,24 @@ use crate::wire::conversation::{Ending, Side, StepKind, TcpState};
 use crate::wire::packet::Transport;
 use crate::wire::tcp::Flags;
 
-/// The narrowest a diagram is drawn, whatever the terminal says.
-pub const NARROWEST: usize = 50;
-
-/// The width of a state's name (`SYN-RECEIVED`), the widest.
-const STATE_WIDTH: usize = 12;
-/// The width of the time column (`12.345678`).
-const TIME_WIDTH: usize = 10;
-
-#[derive(Debug, Clone, Copy)]
+/// What goes on the ladders.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct LadderOptions {
     /// Raw sequence numbers instead of relative ones.
     pub absolute: bool,
-    /// ASCII lines and arrows instead of Unicode box drawing.
-    pub ascii: bool,
-    /// Columns to fill (at least [`NARROWEST`]).
-    pub width: usize,
-    /// Draw only this connection (`tcp#N`).
+    /// Only this TCP connection (`tcp#N`); UDP and ICMP left out.
     pub only: Option<usize>,
 }
 
-/// The characters a diagram is drawn with.
-struct Pen {
-    line: &'static str,
-    rail: &'static str,
-    right: &'static str,
-    left: &'static str,
-}
-
-const UNICODE: Pen = Pen {
-    line: "─",
-    rail: "│",
-    right: "▶",
-    left: "◀",
-};
-
-const ASCII: Pen = Pen {
-    line: "-",
-    rail: "|",
-    right: ">",
-    left: "<",
-};
-
 /// One segment on the ladder.
 #[derive(Debug, Clone)]
-struct Rung {
-    at: Duration,
-    from: Side,
-    label: String,
+pub struct Rung {
+    pub(super) at: Duration,
+    pub(super) from: Side,
+    pub(super) label: String,
     /// Each end's state after the segment, when it changed.
-    client_state: Option<TcpState>,
-    server_state: Option<TcpState>,
+    pub(super) client_state: Option<TcpState>,
+    pub(super) server_state: Option<TcpState>,
 }
 
 /// Which exchange a packet belongs to.
@@ -86,13 +61,14 @@ enum Key {
     Echo(IpAddr, IpAddr, u16),
 }
 
+/// One exchange's diagram: its rungs, top to bottom, and how it ended.
 #[derive(Debug, Clone)]
-struct Ladder {
+pub struct Ladder {
     /// `tcp#1`, `udp#1`, `icmp#1`.
-    name: String,
+    pub(super) name: String,
     /// The left end (who spoke first) and the right one.
-    client: String,
-    server: String,
+    pub(super) client: String,
+    pub(super) server: String,
     /// UDP: the client's endpoint, to tell the directions apart.
     client_end: Option<SocketAddr>,
     started: Duration,
@@ -100,9 +76,9 @@ struct Ladder {
     first_seq: [Option<u32>; 2],
     /// TCP only: both ends' states now, and before the first segment.
     states: Option<(TcpState, TcpState)>,
-    initial: Option<(TcpState, TcpState)>,
-    rungs: Vec<Rung>,
-    ending: Option<Ending>,
+    pub(super) initial: Option<(TcpState, TcpState)>,
+    pub(super) rungs: Vec<Rung>,
+    pub(super) ending: Option<Ending>,
     /// When it began, among all ladders: the order `finish` draws them in.
     order: usize,
 }
@@ -152,9 +128,9 @@ impl Ladders {
         }
     }
 
-    /// Puts one packet on its exchange's ladder; returns that exchange's
-    /// diagram when this packet ended it (TCP: closed, reset or refused).
-    pub fn record(&mut self, seen: &Seen<'_>) -> Option<String> {
+    /// Puts one packet on its exchange's ladder; returns that ladder when
+    /// this packet ended the exchange (TCP: closed, reset or refused).
+    pub fn record(&mut self, seen: &Seen<'_>) -> Option<Ladder> {
         match &seen.packet.transport {
             Some(Transport::Tcp { .. }) => self.record_tcp(seen),
             Some(Transport::Udp { .. }) | Some(Transport::Icmp { .. })
@@ -167,7 +143,7 @@ impl Ladders {
         }
     }
 
-    fn record_tcp(&mut self, seen: &Seen<'_>) -> Option<String> {
+    fn record_tcp(&mut self, seen: &Seen<'_>) -> Option<Ladder> {
         let segment = seen.segment?;
         if self
             .options
@@ -251,8 +227,7 @@ impl Ladders {
         if !segment.ends_connection {
             return None;
         }
-        let ladder = self.open.remove(&Key::Tcp(segment.connection))?;
-        Some(draw(&ladder, &self.options))
+        self.open.remove(&Key::Tcp(segment.connection))
     }
 
     /// A UDP datagram, an ICMP echo, or an ICMP error about a UDP datagram
@@ -369,11 +344,11 @@ impl Ladders {
         });
     }
 
-    /// The diagrams of the exchanges still open, in the order they began.
-    pub fn finish(&mut self) -> Vec<String> {
+    /// The ladders of the exchanges still open, in the order they began.
+    pub fn finish(&mut self) -> Vec<Ladder> {
         let mut open: Vec<Ladder> = self.open.drain().map(|(_, l)| l).collect();
         open.sort_by_key(|l| l.order);
-        open.iter().map(|l| draw(l, &self.options)).collect()
+        open
     }
 }
 
@@ -409,125 +384,4 @@ fn flag_names(flags: Flags) -> String {
     } else {
         names.join(", ")
     }
-}
-
-fn draw(ladder: &Ladder, options: &LadderOptions) -> String {
-    let pen = if options.ascii { &ASCII } else { &UNICODE };
-    let width = options.width.max(NARROWEST);
-    // time, client state, rail, arrow, rail, server state.
-    let arrow_width = width - (TIME_WIDTH + 1 + STATE_WIDTH + 1 + 1 + 1 + 1 + STATE_WIDTH);
-    let mut out = String::new();
-    let ending = match (ladder.ending, ladder.initial) {
-        (Some(Ending::FourWay), _) => " (closed in four steps)",
-        (Some(Ending::ThreeWay), _) => " (closed in three steps)",
-        (Some(Ending::Simultaneous), _) => " (closed simultaneously)",
-        (Some(Ending::Reset), _) => " (reset)",
-        (Some(Ending::Refused), _) => " (refused)",
-        (None, Some(_)) => " (still open)",
-        // UDP and ICMP have no ending to name.
-        (None, None) => "",
-    };
-    let _ = writeln!(
-        out,
-        "{} {} {} {}{ending}",
-        ladder.name,
-        ladder.client,
-        if options.ascii { "->" } else { "→" },
-        ladder.server
-    );
-    let blank = " ".repeat(arrow_width);
-    row(&mut out, "", "client", " ", &blank, "server");
-    if let Some((client, server)) = ladder.initial {
-        row(&mut out, "", client.name(), pen.rail, &blank, server.name());
-    }
-    for rung in &ladder.rungs {
-        let time = format!("{:.6}", rung.at.as_secs_f64());
-        let text_room = arrow_width.saturating_sub(4);
-        let fits = rung.label.chars().count() <= text_room;
-        if !fits {
-            // The label on lines of its own above a bare arrow, wrapped at
-            // spaces (a word longer than the arrow is cut).
-            for line in wrap(&rung.label, arrow_width) {
-                let pad = arrow_width - line.chars().count();
-                let centred = format!("{}{line}{}", " ".repeat(pad / 2), " ".repeat(pad - pad / 2));
-                row(&mut out, "", "", pen.rail, &centred, "");
-            }
-        }
-        let arrow = arrow(
-            if fits { &rung.label } else { "" },
-            rung.from,
-            arrow_width,
-            pen,
-        );
-        let state = |s: Option<TcpState>| s.map_or("", TcpState::name);
-        row(
-            &mut out,
-            &time,
-            state(rung.client_state),
-            pen.rail,
-            &arrow,
-            state(rung.server_state),
-        );
-    }
-    out
-}
-
-/// One line: the time, the client's state (right-aligned against its
-/// rail), the middle, the server's state.
-fn row(out: &mut String, time: &str, client: &str, rail: &str, middle: &str, server: &str) {
-    let line = format!("{time:>TIME_WIDTH$} {client:>STATE_WIDTH$} {rail}{middle}{rail} {server}");
-    out.push_str(line.trim_end());
-    out.push('\n');
-}
-
-/// `── LABEL ─────▶` or `◀───── LABEL ──`, exactly `width` characters.
-fn arrow(label: &str, from: Side, width: usize, pen: &Pen) -> String {
-    let label = if label.is_empty() {
-        String::new()
-    } else {
-        format!(" {label} ")
-    };
-    let room = width.saturating_sub(label.chars().count() + 1);
-    match from {
-        Side::Client => format!(
-            "{}{label}{}{}",
-            pen.line.repeat(2.min(room)),
-            pen.line.repeat(room.saturating_sub(2)),
-            pen.right
-        ),
-        Side::Server => format!(
-            "{}{}{label}{}",
-            pen.left,
-            pen.line.repeat(room.saturating_sub(2)),
-            pen.line.repeat(2.min(room))
-        ),
-    }
-}
-
-/// `text` in lines of at most `width` characters, broken at spaces.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for word in text.split(' ') {
-        let word: String = word.chars().take(width).collect();
-        match lines.last_mut() {
-            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
-                line.push(' ');
-                line.push_str(&word);
-            }
-            _ => lines.push(word),
-        }
-    }
-    lines
-}
-
-/// Whether the locale says the terminal takes UTF-8 (LC_ALL, then
-/// LC_CTYPE, then LANG, as setlocale reads them).
-pub fn locale_is_utf8() -> bool {
-    ["LC_ALL", "LC_CTYPE", "LANG"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        .is_some_and(|value| {
-            let value = value.to_ascii_lowercase();
-            value.contains("utf-8") || value.contains("utf8")
-        })
 }
