@@ -6,9 +6,11 @@
 //! whenever it changes.
 //!
 //! A connection's rungs are kept only while it is open: its diagram is
-//! drawn the moment it ends (closed, reset or refused) and forgotten, so
-//! memory follows the connections open at once, not the packets seen.
-//! Whatever is still open when the capture stops is drawn by `finish`.
+//! drawn the moment it ends (closed, reset or refused) and forgotten, and a
+//! long one is drawn in parts of [`RUNGS_PER_PART`] segments, so memory
+//! follows the exchanges open at once, not the packets seen. Whatever is
+//! still open when the capture stops (UDP and ICMP exchanges never end) is
+//! drawn by `finish`.
 //!
 //! This module collects the ladders; [`text`] draws them for a terminal and
 //! [`svg`] as a picture.
@@ -20,6 +22,8 @@ pub use text::{TextStyle, draw, locale_is_utf8};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+
+use crate::output::text::push_number;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -44,10 +48,55 @@ pub struct LadderOptions {
 pub struct Rung {
     pub(super) at: Duration,
     pub(super) from: Side,
-    pub(super) label: String,
+    pub(super) label: Label,
     /// Each end's state after the segment, when it changed.
     pub(super) client_state: Option<TcpState>,
     pub(super) server_state: Option<TcpState>,
+}
+
+/// The most rungs a ladder holds before its first part is drawn.
+pub const RUNGS_PER_PART: usize = 1000;
+
+/// What an arrow says. A TCP segment's label is kept as its numbers and
+/// written only when drawn: most segments are drawn once, and building a
+/// string per segment as it arrived was most of `--ladder`'s cost.
+#[derive(Debug, Clone)]
+pub enum Label {
+    Tcp {
+        flags: Flags,
+        seq: u32,
+        /// With the ACK flag only.
+        ack: Option<u32>,
+        len: usize,
+    },
+    Text(String),
+}
+
+impl Label {
+    /// `SYN, ACK seq=0 ack=1 len=6`, or the text.
+    pub fn write(&self, out: &mut String) {
+        match self {
+            Label::Text(text) => out.push_str(text),
+            Label::Tcp {
+                flags,
+                seq,
+                ack,
+                len,
+            } => {
+                push_flag_names(out, *flags);
+                out.push_str(" seq=");
+                push_number(out, *seq);
+                if let Some(ack) = ack {
+                    out.push_str(" ack=");
+                    push_number(out, *ack);
+                }
+                if *len > 0 {
+                    out.push_str(" len=");
+                    push_number(out, *len);
+                }
+            }
+        }
+    }
 }
 
 /// Which exchange a packet belongs to.
@@ -81,6 +130,10 @@ pub struct Ladder {
     pub(super) ending: Option<Ending>,
     /// When it began, among all ladders: the order `finish` draws them in.
     order: usize,
+    /// Which part of a long exchange this is (0 for the only or first one),
+    /// and whether more parts follow.
+    pub(super) part: u32,
+    pub(super) continues: bool,
 }
 
 impl Ladder {
@@ -103,7 +156,53 @@ impl Ladder {
             rungs: Vec::new(),
             ending: None,
             order,
+            part: 0,
+            continues: false,
         }
+    }
+
+    /// `tcp#1 A → B (closed in four steps)`: the name, the ends, and how it
+    /// ended (or that it goes on); a long exchange's parts are numbered.
+    pub(super) fn title(&self, arrow: &str) -> String {
+        let ending = match (self.ending, self.initial) {
+            _ if self.continues => " (continues below)",
+            (Some(Ending::FourWay), _) => " (closed in four steps)",
+            (Some(Ending::ThreeWay), _) => " (closed in three steps)",
+            (Some(Ending::Simultaneous), _) => " (closed simultaneously)",
+            (Some(Ending::Reset), _) => " (reset)",
+            (Some(Ending::Refused), _) => " (refused)",
+            (None, Some(_)) => " (still open)",
+            // UDP and ICMP have no ending to name.
+            (None, None) => "",
+        };
+        let part = if self.part > 0 || self.continues {
+            format!(" part {}", self.part + 1)
+        } else {
+            String::new()
+        };
+        format!(
+            "{}{part} {} {arrow} {}{ending}",
+            self.name, self.client, self.server
+        )
+    }
+
+    /// The rungs so far as a part of their own, when there are enough of
+    /// them: what keeps a long transfer (or an endless UDP stream) from
+    /// holding every packet until it ends. The ladder goes on from the
+    /// states the part ended with.
+    fn full_part(&mut self) -> Option<Ladder> {
+        if self.rungs.len() < RUNGS_PER_PART {
+            return None;
+        }
+        let part = Ladder {
+            rungs: std::mem::take(&mut self.rungs),
+            continues: true,
+            ending: None,
+            ..self.clone()
+        };
+        self.initial = self.states;
+        self.part += 1;
+        Some(part)
     }
 }
 
@@ -136,8 +235,7 @@ impl Ladders {
             Some(Transport::Udp { .. }) | Some(Transport::Icmp { .. })
                 if self.options.only.is_none() =>
             {
-                self.record_datagram(seen);
-                None
+                self.record_datagram(seen)
             }
             _ => None,
         }
@@ -195,15 +293,12 @@ impl Ladders {
                 receiver_first.map_or(ack, |f| ack.wrapping_sub(f)),
             )
         };
-        let mut label = flag_names(flags);
-        let _ = write!(label, " seq={seq}");
-        if flags.has(Flags::ACK) {
-            let _ = write!(label, " ack={ack}");
-        }
-        let payload = seen.packet.payload.len();
-        if payload > 0 {
-            let _ = write!(label, " len={payload}");
-        }
+        let label = Label::Tcp {
+            flags,
+            seq,
+            ack: flags.has(Flags::ACK).then_some(ack),
+            len: seen.packet.payload.len(),
+        };
         let before = ladder
             .states
             .unwrap_or((segment.client_state, segment.server_state));
@@ -225,17 +320,15 @@ impl Ladders {
             }
         }
         if !segment.ends_connection {
-            return None;
+            return ladder.full_part();
         }
         self.open.remove(&Key::Tcp(segment.connection))
     }
 
     /// A UDP datagram, an ICMP echo, or an ICMP error about a UDP datagram
     /// (drawn on that datagram's ladder, from the right).
-    fn record_datagram(&mut self, seen: &Seen<'_>) {
-        let Some((src, dst)) = seen.packet.addresses() else {
-            return;
-        };
+    fn record_datagram(&mut self, seen: &Seen<'_>) -> Option<Ladder> {
+        let (src, dst) = seen.packet.addresses()?;
         let time = seen.header.time;
         // The exchange, who sent this packet, and its label.
         let (key, sender, label) = match &seen.packet.transport {
@@ -283,7 +376,7 @@ impl Ladders {
                 ..
             }) if quoted.protocol == 17 => {
                 let (Some(sport), Some(dport)) = (quoted.src_port, quoted.dst_port) else {
-                    return;
+                    return None;
                 };
                 let (a, b) = (
                     SocketAddr::new(quoted.src, sport),
@@ -295,7 +388,7 @@ impl Ladders {
                     format!("ICMP {name}"),
                 )
             }
-            _ => return,
+            _ => return None,
         };
         if !self.open.contains_key(&key) {
             let (name, client, server, client_end) = match (key, sender) {
@@ -320,16 +413,14 @@ impl Ladders {
                     )
                 }
                 // An error about a datagram never seen, or TCP: no ladder.
-                _ => return,
+                _ => return None,
             };
             let mut ladder = Ladder::new(name, client, server, time, self.begun);
             ladder.client_end = client_end;
             self.begun += 1;
             self.open.insert(key, ladder);
         }
-        let Some(ladder) = self.open.get_mut(&key) else {
-            return;
-        };
+        let ladder = self.open.get_mut(&key)?;
         let from = match sender {
             Sender::Endpoint(end) if Some(end) == ladder.client_end => Side::Client,
             Sender::Client => Side::Client,
@@ -338,10 +429,11 @@ impl Ladders {
         ladder.rungs.push(Rung {
             at: time.saturating_sub(ladder.started),
             from,
-            label,
+            label: Label::Text(label),
             client_state: None,
             server_state: None,
         });
+        ladder.full_part()
     }
 
     /// The ladders of the exchanges still open, in the order they began.
@@ -367,21 +459,24 @@ fn is_echo(version: u8, kind: u8) -> bool {
 }
 
 /// `SYN`, `SYN, ACK`, `PSH, ACK`...: Wireshark's order and words.
-fn flag_names(flags: Flags) -> String {
-    let names: Vec<&str> = [
+fn push_flag_names(out: &mut String, flags: Flags) {
+    let mut first = true;
+    for (flag, name) in [
         (Flags::SYN, "SYN"),
         (Flags::FIN, "FIN"),
         (Flags::RST, "RST"),
         (Flags::PSH, "PSH"),
         (Flags::ACK, "ACK"),
-    ]
-    .iter()
-    .filter(|(flag, _)| flags.has(*flag))
-    .map(|(_, name)| *name)
-    .collect();
-    if names.is_empty() {
-        "(no flags)".into()
-    } else {
-        names.join(", ")
+    ] {
+        if flags.has(flag) {
+            if !first {
+                out.push_str(", ");
+            }
+            out.push_str(name);
+            first = false;
+        }
+    }
+    if first {
+        out.push_str("(no flags)");
     }
 }

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::Ladder;
-use crate::wire::conversation::{Ending, Side};
+use crate::wire::conversation::Side;
 
 /// The picture's width, and where the two rails stand.
 const WIDTH: u32 = 960;
@@ -37,19 +37,7 @@ impl SvgDocument {
     pub fn add(&mut self, ladder: &Ladder) {
         let top = self.height;
         let body = &mut self.body;
-        let ending = match ladder.ending {
-            Some(Ending::FourWay) => " (closed in four steps)",
-            Some(Ending::ThreeWay) => " (closed in three steps)",
-            Some(Ending::Simultaneous) => " (closed simultaneously)",
-            Some(Ending::Reset) => " (reset)",
-            Some(Ending::Refused) => " (refused)",
-            None if ladder.initial.is_some() => " (still open)",
-            None => "",
-        };
-        let title = format!(
-            "{} {} → {}{ending}",
-            ladder.name, ladder.client, ladder.server
-        );
+        let title = ladder.title("→");
         let _ = writeln!(
             body,
             r#"<g class="ladder"><text class="title" x="20" y="{}">{}</text>"#,
@@ -71,7 +59,10 @@ impl SvgDocument {
             state(body, Side::Client, first, client.name());
             state(body, Side::Server, first, server.name());
         }
+        let mut label = String::new();
         for (i, rung) in ladder.rungs.iter().enumerate() {
+            label.clear();
+            rung.label.write(&mut label);
             let y = first + 10 + ROW * i as u32;
             let (x1, x2) = match rung.from {
                 Side::Client => (LEFT_RAIL, RIGHT_RAIL),
@@ -93,7 +84,7 @@ impl SvgDocument {
                 r#"<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>"#,
                 (LEFT_RAIL + RIGHT_RAIL) / 2,
                 y + SLANT / 2 - 4,
-                escape(&rung.label)
+                escape(&label)
             );
             if let Some(s) = rung.client_state {
                 state(body, Side::Client, y + SLANT, s.name());

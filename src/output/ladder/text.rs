@@ -3,10 +3,9 @@
 //! lines of its own above the arrow when it does not fit), in Unicode box
 //! drawing or ASCII.
 
-use std::fmt::Write as _;
-
 use super::Ladder;
-use crate::wire::conversation::{Ending, Side, TcpState};
+use crate::output::text::{push_number, push_zero_padded};
+use crate::wire::conversation::{Side, TcpState};
 
 /// How the text is drawn.
 #[derive(Debug, Clone, Copy)]
@@ -53,91 +52,122 @@ pub fn draw(ladder: &Ladder, options: &TextStyle) -> String {
     let width = options.width.max(NARROWEST);
     // time, client state, rail, arrow, rail, server state.
     let arrow_width = width - (TIME_WIDTH + 1 + STATE_WIDTH + 1 + 1 + 1 + 1 + STATE_WIDTH);
-    let mut out = String::new();
-    let ending = match (ladder.ending, ladder.initial) {
-        (Some(Ending::FourWay), _) => " (closed in four steps)",
-        (Some(Ending::ThreeWay), _) => " (closed in three steps)",
-        (Some(Ending::Simultaneous), _) => " (closed simultaneously)",
-        (Some(Ending::Reset), _) => " (reset)",
-        (Some(Ending::Refused), _) => " (refused)",
-        (None, Some(_)) => " (still open)",
-        // UDP and ICMP have no ending to name.
-        (None, None) => "",
-    };
-    let _ = writeln!(
-        out,
-        "{} {} {} {}{ending}",
-        ladder.name,
-        ladder.client,
-        if options.ascii { "->" } else { "→" },
-        ladder.server
-    );
-    let blank = " ".repeat(arrow_width);
-    row(&mut out, "", "client", " ", &blank, "server");
+    let mut out = String::with_capacity(64 + ladder.rungs.len() * (width + 16));
+    out.push_str(&ladder.title(if options.ascii { "->" } else { "→" }));
+    out.push('\n');
+    let blank = |out: &mut String| push_repeat(out, " ", arrow_width);
+    push_row(&mut out, "", "client", " ", "server", blank);
     if let Some((client, server)) = ladder.initial {
-        row(&mut out, "", client.name(), pen.rail, &blank, server.name());
+        push_row(&mut out, "", client.name(), pen.rail, server.name(), blank);
     }
+    // Written into and cleared for each rung: no allocation per segment.
+    let (mut label, mut time) = (String::new(), String::new());
     for rung in &ladder.rungs {
-        let time = format!("{:.6}", rung.at.as_secs_f64());
-        let text_room = arrow_width.saturating_sub(4);
-        let fits = rung.label.chars().count() <= text_room;
+        label.clear();
+        rung.label.write(&mut label);
+        time.clear();
+        push_seconds(&mut time, rung.at);
+        let label_chars = label.chars().count();
+        let fits = label_chars <= arrow_width.saturating_sub(4);
         if !fits {
             // The label on lines of its own above a bare arrow, wrapped at
             // spaces (a word longer than the arrow is cut).
-            for line in wrap(&rung.label, arrow_width) {
+            for line in wrap(&label, arrow_width) {
                 let pad = arrow_width - line.chars().count();
-                let centred = format!("{}{line}{}", " ".repeat(pad / 2), " ".repeat(pad - pad / 2));
-                row(&mut out, "", "", pen.rail, &centred, "");
+                push_row(&mut out, "", "", pen.rail, "", |out| {
+                    push_repeat(out, " ", pad / 2);
+                    out.push_str(&line);
+                    push_repeat(out, " ", pad - pad / 2);
+                });
             }
         }
-        let arrow = arrow(
-            if fits { &rung.label } else { "" },
-            rung.from,
-            arrow_width,
-            pen,
-        );
+        let (text, chars) = if fits {
+            (label.as_str(), label_chars)
+        } else {
+            ("", 0)
+        };
         let state = |s: Option<TcpState>| s.map_or("", TcpState::name);
-        row(
+        push_row(
             &mut out,
             &time,
             state(rung.client_state),
             pen.rail,
-            &arrow,
             state(rung.server_state),
+            |out| push_arrow(out, text, chars, rung.from, arrow_width, pen),
         );
     }
     out
 }
 
 /// One line: the time, the client's state (right-aligned against its
-/// rail), the middle, the server's state.
-fn row(out: &mut String, time: &str, client: &str, rail: &str, middle: &str, server: &str) {
-    let line = format!("{time:>TIME_WIDTH$} {client:>STATE_WIDTH$} {rail}{middle}{rail} {server}");
-    out.push_str(line.trim_end());
+/// rail), the middle, the server's state; no trailing spaces.
+fn push_row(
+    out: &mut String,
+    time: &str,
+    client: &str,
+    rail: &str,
+    server: &str,
+    middle: impl FnOnce(&mut String),
+) {
+    let start = out.len();
+    push_right_aligned_text(out, time, TIME_WIDTH);
+    out.push(' ');
+    push_right_aligned_text(out, client, STATE_WIDTH);
+    out.push(' ');
+    out.push_str(rail);
+    middle(out);
+    out.push_str(rail);
+    out.push(' ');
+    out.push_str(server);
+    let kept = out[start..].trim_end().len();
+    out.truncate(start + kept);
     out.push('\n');
 }
 
-/// `── LABEL ─────▶` or `◀───── LABEL ──`, exactly `width` characters.
-fn arrow(label: &str, from: Side, width: usize, pen: &Pen) -> String {
-    let label = if label.is_empty() {
-        String::new()
-    } else {
-        format!(" {label} ")
+fn push_right_aligned_text(out: &mut String, text: &str, width: usize) {
+    push_repeat(out, " ", width.saturating_sub(text.chars().count()));
+    out.push_str(text);
+}
+
+fn push_repeat(out: &mut String, piece: &str, times: usize) {
+    for _ in 0..times {
+        out.push_str(piece);
+    }
+}
+
+/// Seconds with six decimals, rounded to the microsecond (as `{:.6}`).
+fn push_seconds(out: &mut String, at: std::time::Duration) {
+    let micros = (at.as_nanos() + 500) / 1000;
+    push_number(out, (micros / 1_000_000) as u64);
+    out.push('.');
+    push_zero_padded(out, (micros % 1_000_000) as u32, 6);
+}
+
+/// `── LABEL ─────▶` or `◀───── LABEL ──`, exactly `width` characters;
+/// `chars` is the label's length in characters.
+fn push_arrow(out: &mut String, label: &str, chars: usize, from: Side, width: usize, pen: &Pen) {
+    let decorated = if label.is_empty() { 0 } else { chars + 2 };
+    let room = width.saturating_sub(decorated + 1);
+    let push_label = |out: &mut String| {
+        if !label.is_empty() {
+            out.push(' ');
+            out.push_str(label);
+            out.push(' ');
+        }
     };
-    let room = width.saturating_sub(label.chars().count() + 1);
     match from {
-        Side::Client => format!(
-            "{}{label}{}{}",
-            pen.line.repeat(2.min(room)),
-            pen.line.repeat(room.saturating_sub(2)),
-            pen.right
-        ),
-        Side::Server => format!(
-            "{}{}{label}{}",
-            pen.left,
-            pen.line.repeat(room.saturating_sub(2)),
-            pen.line.repeat(2.min(room))
-        ),
+        Side::Client => {
+            push_repeat(out, pen.line, 2.min(room));
+            push_label(out);
+            push_repeat(out, pen.line, room.saturating_sub(2));
+            out.push_str(pen.right);
+        }
+        Side::Server => {
+            out.push_str(pen.left);
+            push_repeat(out, pen.line, room.saturating_sub(2));
+            push_label(out);
+            push_repeat(out, pen.line, 2.min(room));
+        }
     }
 }
 
