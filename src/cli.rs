@@ -401,6 +401,10 @@ pub struct PingArgs {
     /// fragment what exceeds it) or probe (never fragment, ignore the MTU).
     #[arg(short = 'M', value_name = "HINT", value_parser = parse_path_mtu, conflicts_with = "tcp")]
     pub path_mtu: Option<PathMtuDiscovery>,
+    /// Under the summary, a histogram of the round trips and a sparkline of
+    /// them in probe order (a gap for each lost probe).
+    #[arg(long)]
+    pub plot: bool,
     /// Send from this interface (by name) or this source address.
     #[arg(short = 'I', value_name = "IFACE|ADDR", conflicts_with = "tcp", add = ArgValueCandidates::new(interfaces_and_addresses))]
     pub interface: Option<String>,
@@ -569,6 +573,9 @@ pub struct TraceArgs {
     /// deviation of the round trips.
     #[arg(long)]
     pub report: bool,
+    /// With --report: under the table, a sparkline of each hop's round trips.
+    #[arg(long, requires = "report")]
+    pub plot: bool,
     /// Rounds for --report.
     #[arg(short = 'c', value_name = "COUNT", default_value_t = 10, requires = "report",
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -121,6 +121,9 @@ pub fn ping(args: PingArgs) -> Result<i32> {
     printer.timestamps = args.timestamps;
     printer.adaptive = args.adaptive || args.flood || unlimited;
     printer.flood = args.flood;
+    if args.plot {
+        printer.samples = Some(Vec::new());
+    }
     let runtime = runtime()?;
     if let Some(pattern) = setup.pattern.as_ref().filter(|_| !args.output.json) {
         let hex: String = pattern.iter().map(|b| format!("{b:02x}")).collect();
@@ -156,6 +159,7 @@ pub fn ping(args: PingArgs) -> Result<i32> {
         Ok::<_, Error>((summary, printer))
     })?;
     output::emit_text(&printer.summary(&summary));
+    output::emit_text(&printer.plot(output::terminal_width(), !output::locale_is_utf8()));
     finish(runtime, None);
     Ok(summary.exit_code())
 }
@@ -175,7 +179,9 @@ fn print_probes(
     let (reports, mut queue) = tokio::sync::mpsc::unbounded_channel::<ProbeReport>();
     let printing = tokio::task::spawn_blocking(move || {
         let mut names: HashMap<IpAddr, Option<String>> = HashMap::new();
+        let mut printer = printer;
         while let Some(report) = queue.blocking_recv() {
+            printer.gather(&report);
             let name = match report.source() {
                 Some(from) if !numeric => names
                     .entry(from)

@@ -131,14 +131,9 @@ fn style(args: &SniffArgs) -> SniffStyle {
 /// How ladders are drawn as text: the width from COLUMNS, else the
 /// terminal, else 80; ASCII when asked or when the locale is not UTF-8.
 fn ladder_style(args: &SniffArgs) -> TextStyle {
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
-        .unwrap_or(80);
     TextStyle {
-        ascii: args.ascii_ladder || !ladder::locale_is_utf8(),
-        width,
+        ascii: args.ascii_ladder || !output::locale_is_utf8(),
+        width: output::terminal_width(),
     }
 }
 

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::net::IpAddr;
 
 use sockit::addr::{self, PortUse, parse_port};
+use sockit::output;
 use sockit::output::trace::{
     Names, TraceSummary, hop_line, hop_record, report_record, report_table,
 };
@@ -93,6 +94,9 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
                 "{}",
                 report_table(&args.host, &report.hops, &mut names)
             );
+            if args.plot {
+                let _ = write!(out, "{}", output::trace::report_plot(&report.hops));
+            }
         }
         finish(runtime, None);
         return Ok(if reached { 0 } else { 1 });

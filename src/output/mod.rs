@@ -5,6 +5,7 @@ pub mod color;
 pub mod ladder;
 pub mod narrate;
 pub mod ping;
+pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod scan;
@@ -21,4 +22,25 @@ pub fn emit_text(text: &str) -> bool {
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
         .is_ok()
+}
+
+/// Whether the locale says the terminal takes UTF-8 (LC_ALL, then
+/// LC_CTYPE, then LANG, as setlocale reads them).
+pub fn locale_is_utf8() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .is_some_and(|value| {
+            let value = value.to_ascii_lowercase();
+            value.contains("utf-8") || value.contains("utf8")
+        })
+}
+
+/// The columns to fill: COLUMNS when set, else the terminal's width, else 80.
+pub fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .unwrap_or(80)
 }

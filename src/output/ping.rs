@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::color::{self, Role};
+use super::plot;
 
 use crate::tools::ping::{Outcome, PingSummary, ProbeReport};
 
@@ -201,6 +202,9 @@ pub struct PingPrinter {
     pub adaptive: bool,
     /// `-f`: a dot per probe sent, rubbed out by its answer, instead of lines.
     pub flood: bool,
+    /// `--plot`: each probe's round trip in ms by sequence number (`None`
+    /// when lost), gathered as the reports pass, for the plot.
+    pub samples: Option<Vec<(u16, Option<f64>)>>,
 }
 
 impl PingPrinter {
@@ -213,6 +217,7 @@ impl PingPrinter {
             timestamps: false,
             adaptive: false,
             flood: false,
+            samples: None,
         }
     }
 
@@ -397,6 +402,43 @@ impl PingPrinter {
             ProbeReport::Outcome { .. } => Some("\x08 \x08"),
             ProbeReport::Lost { .. } | ProbeReport::Outstanding { .. } => None,
         }
+    }
+
+    /// Keeps a report's round trip for the plot, when there is one to draw.
+    pub fn gather(&mut self, report: &ProbeReport) {
+        /// Enough for a day of one probe a second.
+        const MOST: usize = 100_000;
+        let Some(samples) = self.samples.as_mut().filter(|s| s.len() < MOST) else {
+            return;
+        };
+        match report {
+            ProbeReport::Outcome {
+                outcome: Outcome::Reply { sequence, rtt, .. },
+                duplicate: false,
+            } => samples.push((*sequence, rtt.map(ms))),
+            ProbeReport::Lost { sequence } => samples.push((*sequence, None)),
+            _ => {}
+        }
+    }
+
+    /// `--plot`: a histogram of the round trips, then a sparkline of them
+    /// in probe order; nothing without samples or with --json.
+    pub fn plot(&self, width: usize, ascii: bool) -> String {
+        let Some(samples) = self.samples.as_ref().filter(|_| !self.json) else {
+            return String::new();
+        };
+        let mut ordered = samples.clone();
+        ordered.sort_by_key(|(sequence, _)| *sequence);
+        let times: Vec<f64> = ordered.iter().filter_map(|(_, rtt)| *rtt).collect();
+        if times.is_empty() {
+            return String::new();
+        }
+        let line: Vec<Option<f64>> = ordered.iter().map(|(_, rtt)| *rtt).collect();
+        format!(
+            "\nround trips, ms:\n{}\nin probe order (a gap is a lost probe):\n{}\n",
+            plot::histogram(&times, 8, width, ascii, "ms"),
+            plot::sparkline(&line, width, ascii)
+        )
     }
 
     /// iputils' closing lines, or the summary object.

@@ -155,6 +155,23 @@ pub fn report_record(stats: &HopStats, names: &mut Names) -> ReportRecord {
     }
 }
 
+/// `--report --plot`: each hop's round trips as a sparkline, in the order
+/// they came, beside its number.
+pub fn report_plot(hops: &[HopStats]) -> String {
+    let ascii = !super::locale_is_utf8();
+    let width = super::terminal_width().saturating_sub(8).max(10);
+    let mut out = String::from("\nround trips per hop, in order:\n");
+    for hop in hops {
+        let values: Vec<Option<f64>> = hop.rtts_ms.iter().copied().map(Some).collect();
+        out += &format!(
+            "{:>3}.  {}\n",
+            hop.ttl,
+            super::plot::sparkline(&values, width, ascii)
+        );
+    }
+    out
+}
+
 /// The report as mtr --report prints it.
 pub fn report_table(host: &str, hops: &[HopStats], names: &mut Names) -> String {
     let mut out = format!("HOST: {host:<34} Loss%   Snt   Last   Avg  Best  Wrst StDev\n");

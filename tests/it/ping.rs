@@ -604,3 +604,82 @@ fn path_mtu_discovery_as_iputils() {
     assert_eq!(shape(&outputs[0].1), shape(&outputs[1].1));
     assert!(outputs[0].1.contains("mtu=1500"), "{}", outputs[0].1);
 }
+
+/// --plot: under the summary, a histogram whose bars count every reply and
+/// a sparkline with one character per probe, a gap for each lost one.
+#[test]
+fn plot_shows_the_round_trips() {
+    let net = crate::netns::TwoHosts::new("plot");
+    net.b.drop_incoming("icmp type echo-request", 30);
+    let mut command = net.a.sockit(&[
+        "ping",
+        "-q",
+        "-c",
+        "40",
+        "-i",
+        "0.01",
+        "-W",
+        "0.5",
+        "--plot",
+        &net.address_of_b(),
+    ]);
+    command.env("LANG", "C.UTF-8").env("COLUMNS", "80");
+    let (_, out, err) = run(&mut command, 60);
+    let out = String::from_utf8(out).unwrap();
+    let received: usize = summary_line(&out)
+        .split(", ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}{err}"));
+    assert!(received > 0 && received < 40, "{out}");
+    let plot = out.split("round trips, ms:\n").nth(1).expect(&out);
+    let bars: usize = plot
+        .lines()
+        .take_while(|l| l.contains('│'))
+        .map(|l| {
+            l.split_whitespace()
+                .last()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(bars, received, "{plot}");
+    let line = plot
+        .split("in probe order (a gap is a lost probe):\n")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .expect(plot);
+    assert_eq!(line.chars().count(), 40, "{line:?}");
+    assert_eq!(
+        line.chars().filter(|c| *c == ' ').count(),
+        40 - received,
+        "{line:?}"
+    );
+    assert!(
+        line.chars().all(|c| c == ' ' || ('▁'..='█').contains(&c)),
+        "{line:?}"
+    );
+    // ASCII where the locale is not UTF-8.
+    let mut plain = net.a.sockit(&[
+        "ping",
+        "-q",
+        "-c",
+        "10",
+        "-i",
+        "0.01",
+        "--plot",
+        &net.address_of_b(),
+    ]);
+    plain
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("LC_CTYPE");
+    let (_, out, _) = run(&mut plain, 60);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("round trips, ms:") && !out.contains('█') && out.contains('|'),
+        "{out}"
+    );
+}

@@ -271,6 +271,36 @@ fn report_shows_loss_where_it_is() {
     );
     assert!(text.starts_with("HOST: "), "{text}");
     assert!(text.contains(&format!("  1.|-- {}", chain.v4[1])), "{text}");
+    // --plot: one sparkline per hop, a character per round trip received.
+    let mut plotted = chain.client.sockit(&[
+        "trace",
+        "--report",
+        "-c",
+        "5",
+        "-n",
+        "-w",
+        "0.3",
+        "--plot",
+        &chain.v4[5],
+    ]);
+    plotted.env("LANG", "C.UTF-8").env("COLUMNS", "80");
+    let (_, out, _) = crate::helpers::run(&mut plotted, 60);
+    let out = String::from_utf8(out).unwrap();
+    let plot = out
+        .split("round trips per hop, in order:\n")
+        .nth(1)
+        .expect(&out);
+    let lines: Vec<&str> = plot.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("  1.  "), "{out}");
+    // The destination answered all five probes: five characters.
+    assert_eq!(lines[2].trim_start()[4..].chars().count(), 5, "{out}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l[6..].chars().all(|c| ('▁'..='█').contains(&c))),
+        "{out}"
+    );
 }
 
 /// UDP and TCP probes need no privilege (the error queue brings the

@@ -18,7 +18,7 @@
 pub mod svg;
 pub mod text;
 
-pub use text::{TextStyle, draw, locale_is_utf8};
+pub use text::{TextStyle, draw};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

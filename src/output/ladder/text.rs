@@ -186,15 +186,3 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     }
     lines
 }
-
-/// Whether the locale says the terminal takes UTF-8 (LC_ALL, then
-/// LC_CTYPE, then LANG, as setlocale reads them).
-pub fn locale_is_utf8() -> bool {
-    ["LC_ALL", "LC_CTYPE", "LANG"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        .is_some_and(|value| {
-            let value = value.to_ascii_lowercase();
-            value.contains("utf-8") || value.contains("utf8")
-        })
-}
