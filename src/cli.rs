@@ -405,6 +405,9 @@ pub struct PingArgs {
     /// them in probe order (a gap for each lost probe).
     #[arg(long)]
     pub plot: bool,
+    /// With --plot: also write the plot as an SVG chart to FILE.
+    #[arg(long, value_name = "FILE", requires = "plot", value_hint = ValueHint::FilePath)]
+    pub svg: Option<std::path::PathBuf>,
     /// Send from this interface (by name) or this source address.
     #[arg(short = 'I', value_name = "IFACE|ADDR", conflicts_with = "tcp", add = ArgValueCandidates::new(interfaces_and_addresses))]
     pub interface: Option<String>,
@@ -576,6 +579,9 @@ pub struct TraceArgs {
     /// With --report: under the table, a sparkline of each hop's round trips.
     #[arg(long, requires = "report")]
     pub plot: bool,
+    /// With --plot: also write the plot as an SVG chart to FILE.
+    #[arg(long, value_name = "FILE", requires = "plot", value_hint = ValueHint::FilePath)]
+    pub svg: Option<std::path::PathBuf>,
     /// Rounds for --report.
     #[arg(short = 'c', value_name = "COUNT", default_value_t = 10, requires = "report",
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -160,6 +160,10 @@ pub fn ping(args: PingArgs) -> Result<i32> {
     })?;
     output::emit_text(&printer.summary(&summary));
     output::emit_text(&printer.plot(output::terminal_width(), !output::locale_is_utf8()));
+    if let (Some(path), Some(chart)) = (&args.svg, printer.plot_svg()) {
+        std::fs::write(path, chart)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
     finish(runtime, None);
     Ok(summary.exit_code())
 }

@@ -97,6 +97,23 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
             if args.plot {
                 let _ = write!(out, "{}", output::trace::report_plot(&report.hops));
             }
+            if let Some(path) = &args.svg {
+                let series: Vec<(String, Vec<Option<f64>>)> = report
+                    .hops
+                    .iter()
+                    .map(|hop| {
+                        let name = hop.address.map_or_else(|| "???".into(), |a| a.to_string());
+                        (
+                            format!("{:>2}. {name}", hop.ttl),
+                            hop.rtts_ms.iter().copied().map(Some).collect(),
+                        )
+                    })
+                    .collect();
+                let chart =
+                    output::plot::svg_chart(&format!("trace {}", args.host), &series, false);
+                std::fs::write(path, chart)
+                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            }
         }
         finish(runtime, None);
         return Ok(if reached { 0 } else { 1 });

@@ -441,6 +441,15 @@ impl PingPrinter {
         )
     }
 
+    /// `--plot --svg`: the same plot as an SVG chart.
+    pub fn plot_svg(&self) -> Option<String> {
+        let mut ordered = self.samples.clone()?;
+        ordered.sort_by_key(|(sequence, _)| *sequence);
+        let line: Vec<Option<f64>> = ordered.iter().map(|(_, rtt)| *rtt).collect();
+        let title = format!("ping {} ({})", self.target.host, self.target.address);
+        Some(plot::svg_chart(&title, &[("probes".into(), line)], true))
+    }
+
     /// iputils' closing lines, or the summary object.
     pub fn summary(&self, summary: &PingSummary) -> String {
         let rtt = summary.rtt_ms();

@@ -85,6 +85,101 @@ pub fn histogram(values: &[f64], rows: usize, width: usize, ascii: bool, unit: &
     out
 }
 
+/// The same pictures as an SVG chart, for slides and notes: one line per
+/// series (a ping's probes, a trace's hops), value against position, lost
+/// probes left as gaps in the line, with a title and the value range; and,
+/// when `histogram` is set, a bar chart of the first series' values below.
+pub fn svg_chart(title: &str, series: &[(String, Vec<Option<f64>>)], histogram: bool) -> String {
+    const WIDTH: f64 = 900.0;
+    const LEFT: f64 = 160.0;
+    const PLOT_WIDTH: f64 = 700.0;
+    const ROW: f64 = 70.0;
+    const BARS_HEIGHT: f64 = 160.0;
+    let values = series.iter().flat_map(|(_, v)| v.iter().flatten().copied());
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (low, high) = if low.is_finite() {
+        (low, high.max(low + 1e-9))
+    } else {
+        (0.0, 1.0)
+    };
+    let mut body = String::new();
+    let mut y = 50.0;
+    for (name, points) in series {
+        let count = points.len().max(2) as f64 - 1.0;
+        // Each run of answered probes is one polyline; a loss breaks it.
+        let mut runs: Vec<String> = vec![String::new()];
+        for (i, point) in points.iter().enumerate() {
+            match point {
+                Some(v) => {
+                    let x = LEFT + PLOT_WIDTH * i as f64 / count;
+                    let py = y + ROW - 10.0 - (v - low) / (high - low) * (ROW - 20.0);
+                    if let Some(run) = runs.last_mut() {
+                        run.push_str(&format!("{x:.1},{py:.1} "));
+                    }
+                }
+                None if !runs.last().is_some_and(String::is_empty) => runs.push(String::new()),
+                None => {}
+            }
+        }
+        body += &format!(
+            "<text class=\"series\" x=\"10\" y=\"{:.1}\">{}</text>\n<line class=\"axis\" x1=\"{LEFT}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/>\n",
+            y + ROW / 2.0,
+            super::xml_escape(name),
+            y + ROW,
+            LEFT + PLOT_WIDTH,
+            y + ROW
+        );
+        for run in runs.iter().filter(|r| !r.is_empty()) {
+            body += &format!("<polyline class=\"rtt\" points=\"{}\"/>\n", run.trim_end());
+        }
+        y += ROW + 10.0;
+    }
+    if histogram && let Some((_, first)) = series.first() {
+        let values: Vec<f64> = first.iter().flatten().copied().collect();
+        let bins = 8usize;
+        let step = (high - low) / bins as f64;
+        let mut counts = vec![0usize; bins];
+        for v in &values {
+            counts[(((v - low) / step) as usize).min(bins - 1)] += 1;
+        }
+        let most = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let bar_width = PLOT_WIDTH / bins as f64;
+        y += 20.0;
+        for (i, count) in counts.iter().enumerate() {
+            let height = BARS_HEIGHT * *count as f64 / most;
+            let x = LEFT + bar_width * i as f64;
+            body += &format!(
+                "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{height:.1}\"/>\n<text class=\"count\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{count}</text>\n",
+                x + 2.0,
+                y + BARS_HEIGHT - height,
+                bar_width - 4.0,
+                x + bar_width / 2.0,
+                y + BARS_HEIGHT + 16.0
+            );
+        }
+        y += BARS_HEIGHT + 30.0;
+    }
+    let height = y + 20.0;
+    format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}">
+<style>
+text {{ font-family: monospace; font-size: 13px; fill: #222; }}
+.title {{ font-size: 15px; font-weight: bold; }}
+.axis {{ stroke: #999; }}
+.rtt {{ fill: none; stroke: #1f4e79; stroke-width: 1.5; }}
+.bar {{ fill: #1f4e79; }}
+</style>
+<rect width="100%" height="100%" fill="white"/>
+<text class="title" x="10" y="24">{} (round trips {low:.3}-{high:.3} ms)</text>
+{body}</svg>
+"##,
+        super::xml_escape(title)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

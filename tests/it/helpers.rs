@@ -525,3 +525,100 @@ pub fn write_empty_pcap(path: &Path) {
         CaptureWriter::new(file, Format::Pcap, sockit::wire::link::LinkType::Ethernet).unwrap();
     writer.flush().unwrap();
 }
+
+/// Reads a PNG with python3's zlib (no imaging library needed): its width,
+/// height and how many pixels are dark (well off white), as JSON.
+const PNG_PIXELS: &str = r#"
+import json, struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n'
+pos, idat = 8, b''
+while pos < len(data):
+    length, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + length]
+    if kind == b'IHDR':
+        width, height, depth, color = struct.unpack('>IIBB', body[:10])
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + length
+channels = {2: 3, 6: 4, 0: 1, 4: 2}[color]
+stride = width * channels
+raw = zlib.decompress(idat)
+rows, previous = [], bytearray(stride)
+for y in range(height):
+    kind = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for x in range(stride):
+        a = line[x - channels] if x >= channels else 0
+        b = previous[x]
+        c = previous[x - channels] if x >= channels else 0
+        if kind == 1: line[x] = (line[x] + a) & 255
+        elif kind == 2: line[x] = (line[x] + b) & 255
+        elif kind == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif kind == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(line)
+    previous = line
+dark = sum(1 for line in rows for x in range(0, stride, channels) if min(line[x:x + min(3, channels)]) < 160)
+print(json.dumps({"width": width, "height": height, "dark": dark}))
+"#;
+
+/// Renders an SVG file in headless Chromium and checks the screenshot: the
+/// size the document declares, and a drawing on it (neither blank nor black).
+pub fn assert_renders_in_chromium(svg: &Path) {
+    require("chromium", "chromium");
+    require("python3", "python3");
+    let size = "import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+print(root.get('width'), root.get('height'))";
+    let out = Command::new("python3")
+        .args(["-c", size])
+        .arg(svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let declared = String::from_utf8(out.stdout).unwrap();
+    let (width, height) = declared.trim().split_once(' ').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("shot.png");
+    let (status, _, err) = run(
+        Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("file://{}", svg.display()))
+            .env("HOME", dir.path()),
+        120,
+    );
+    assert!(status.success(), "{err}");
+    let pixels = Command::new("python3")
+        .args(["-c", PNG_PIXELS])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        pixels.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pixels.stderr)
+    );
+    let pixels: serde_json::Value = serde_json::from_slice(&pixels.stdout).unwrap();
+    assert_eq!(pixels["width"].to_string(), width);
+    assert_eq!(pixels["height"].to_string(), height);
+    let area = pixels["width"].as_u64().unwrap() * pixels["height"].as_u64().unwrap();
+    let dark = pixels["dark"].as_u64().unwrap();
+    assert!(
+        dark > area / 400 && dark < area / 2,
+        "{pixels} of {area}: blank or black"
+    );
+}

@@ -661,6 +661,49 @@ fn plot_shows_the_round_trips() {
         line.chars().all(|c| c == ' ' || ('▁'..='█').contains(&c)),
         "{line:?}"
     );
+    // The same as an SVG chart: a line of the round trips broken at each
+    // loss, 8 histogram bars counting every reply, drawn by a browser.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("ping.svg");
+    let (_, out, err) = run(
+        net.a
+            .sockit(&[
+                "ping", "-q", "-c", "20", "-i", "0.01", "-W", "0.5", "--plot",
+            ])
+            .arg("--svg")
+            .arg(&svg)
+            .arg(net.address_of_b()),
+        60,
+    );
+    let received: usize = summary_line(&String::from_utf8(out).unwrap())
+        .split(", ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    let check = "import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = '{http://www.w3.org/2000/svg}'
+bars = [r for r in root.iter(ns + 'rect') if r.get('class') == 'bar']
+counts = [int(t.text) for t in root.iter(ns + 'text') if t.get('class') == 'count']
+lines = [p for p in root.iter(ns + 'polyline') if p.get('class') == 'rtt']
+points = sum(len(p.get('points').split()) for p in lines)
+print(len(bars), sum(counts), len(lines), points)";
+    let parsed = std::process::Command::new("python3")
+        .args(["-c", check])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let parsed = String::from_utf8(parsed.stdout).unwrap();
+    let numbers: Vec<usize> = parsed
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(numbers[0], 8, "{parsed}");
+    assert_eq!(numbers[1], received, "{parsed}");
+    assert!(numbers[2] >= 1, "{parsed}");
+    assert_eq!(numbers[3], received, "{parsed}");
+    assert_renders_in_chromium(&svg);
     // ASCII where the locale is not UTF-8.
     let mut plain = net.a.sockit(&[
         "ping",

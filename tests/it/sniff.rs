@@ -710,45 +710,6 @@ fn ladders_draw_udp_and_icmp_echo_exchanges() {
     assert_golden("ladder-udp-icmp.txt", &masked(&live));
 }
 
-/// Reads a PNG with python3's zlib (no imaging library needed): its width,
-/// height and how many pixels are dark (well off white), as JSON.
-const PNG_PIXELS: &str = r#"
-import json, struct, sys, zlib
-data = open(sys.argv[1], 'rb').read()
-assert data[:8] == b'\x89PNG\r\n\x1a\n'
-pos, idat = 8, b''
-while pos < len(data):
-    length, kind = struct.unpack('>I4s', data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + length]
-    if kind == b'IHDR':
-        width, height, depth, color = struct.unpack('>IIBB', body[:10])
-    elif kind == b'IDAT':
-        idat += body
-    pos += 12 + length
-channels = {2: 3, 6: 4, 0: 1, 4: 2}[color]
-stride = width * channels
-raw = zlib.decompress(idat)
-rows, previous = [], bytearray(stride)
-for y in range(height):
-    kind = raw[y * (stride + 1)]
-    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    for x in range(stride):
-        a = line[x - channels] if x >= channels else 0
-        b = previous[x]
-        c = previous[x - channels] if x >= channels else 0
-        if kind == 1: line[x] = (line[x] + a) & 255
-        elif kind == 2: line[x] = (line[x] + b) & 255
-        elif kind == 3: line[x] = (line[x] + (a + b) // 2) & 255
-        elif kind == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    rows.append(line)
-    previous = line
-dark = sum(1 for line in rows for x in range(0, stride, channels) if min(line[x:x + min(3, channels)]) < 160)
-print(json.dumps({"width": width, "height": height, "dark": dark}))
-"#;
-
 /// `--svg`: an XML document with one arrow per drawn packet, each labelled,
 /// and a real browser (headless Chromium) renders it to a picture of the
 /// size the document says, with the drawing on it.
@@ -817,43 +778,5 @@ print(json.dumps({'width': root.get('width'), 'height': root.get('height'), 'seg
         "{doc}"
     );
 
-    let (width, height) = (
-        doc["width"].as_str().unwrap().to_string(),
-        doc["height"].as_str().unwrap().to_string(),
-    );
-    let png = dir.path().join("ladders.png");
-    let (status, _, err) = run(
-        std::process::Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-            ])
-            .arg(format!("--screenshot={}", png.display()))
-            .arg(format!("--window-size={width},{height}"))
-            .arg(format!("file://{}", svg.display()))
-            .env("HOME", dir.path()),
-        120,
-    );
-    assert!(status.success(), "{err}");
-    let pixels = std::process::Command::new("python3")
-        .args(["-c", PNG_PIXELS])
-        .arg(&png)
-        .output()
-        .unwrap();
-    assert!(
-        pixels.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pixels.stderr)
-    );
-    let pixels: Value = serde_json::from_slice(&pixels.stdout).unwrap();
-    assert_eq!(pixels["width"].to_string(), width);
-    assert_eq!(pixels["height"].to_string(), height);
-    let area = pixels["width"].as_u64().unwrap() * pixels["height"].as_u64().unwrap();
-    let dark = pixels["dark"].as_u64().unwrap();
-    assert!(
-        dark > area / 200 && dark < area / 2,
-        "{pixels} of {area}: blank or black"
-    );
+    assert_renders_in_chromium(&svg);
 }

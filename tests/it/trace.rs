@@ -301,6 +301,24 @@ fn report_shows_loss_where_it_is() {
             .all(|l| l[6..].chars().all(|c| ('▁'..='█').contains(&c))),
         "{out}"
     );
+    // The same as an SVG chart: one line per hop, drawn by a browser.
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("trace.svg");
+    let (status, _, err) = crate::helpers::run(
+        chain
+            .client
+            .sockit(&[
+                "trace", "--report", "-c", "5", "-n", "-w", "0.3", "--plot", "--svg",
+            ])
+            .arg(&svg)
+            .arg(&chain.v4[5]),
+        60,
+    );
+    assert!(status.success(), "{err}");
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert_eq!(chart.matches("class=\"series\"").count(), 3, "{chart}");
+    assert!(chart.contains(&format!(" 3. {}", chain.v4[5])), "{chart}");
+    crate::helpers::assert_renders_in_chromium(&svg);
 }
 
 /// UDP and TCP probes need no privilege (the error queue brings the

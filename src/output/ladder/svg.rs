@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::Ladder;
+use crate::output::xml_escape;
 use crate::wire::conversation::Side;
 
 /// The picture's width, and where the two rails stand.
@@ -42,7 +43,7 @@ impl SvgDocument {
             body,
             r#"<g class="ladder"><text class="title" x="20" y="{}">{}</text>"#,
             top + 24,
-            escape(&title)
+            xml_escape(&title)
         );
         let header = top + 50;
         let _ = writeln!(
@@ -84,7 +85,7 @@ impl SvgDocument {
                 r#"<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>"#,
                 (LEFT_RAIL + RIGHT_RAIL) / 2,
                 y + SLANT / 2 - 4,
-                escape(&label)
+                xml_escape(&label)
             );
             if let Some(s) = rung.client_state {
                 state(body, Side::Client, y + SLANT, s.name());
@@ -131,21 +132,4 @@ fn state(body: &mut String, side: Side, y: u32, name: &str) {
         body,
         r#"<text class="state" x="{x}" y="{y}" text-anchor="{anchor}">{name}</text>"#
     );
-}
-
-/// Text made safe for XML.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
