@@ -573,17 +573,7 @@ pub fn assert_renders_in_chromium(svg: &Path) {
     let size = "import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 print(root.get('width'), root.get('height'))";
-    let out = Command::new("python3")
-        .args(["-c", size])
-        .arg(svg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let declared = String::from_utf8(out.stdout).unwrap();
+    let declared = python_reading(size, svg);
     let (width, height) = declared.trim().split_once(' ').unwrap();
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("shot.png");
@@ -602,17 +592,8 @@ print(root.get('width'), root.get('height'))";
         120,
     );
     assert!(status.success(), "{err}");
-    let pixels = Command::new("python3")
-        .args(["-c", PNG_PIXELS])
-        .arg(&png)
-        .output()
-        .unwrap();
-    assert!(
-        pixels.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pixels.stderr)
-    );
-    let pixels: serde_json::Value = serde_json::from_slice(&pixels.stdout).unwrap();
+    let pixels: serde_json::Value =
+        serde_json::from_str(&python_reading(PNG_PIXELS, &png)).unwrap();
     assert_eq!(pixels["width"].to_string(), width);
     assert_eq!(pixels["height"].to_string(), height);
     let area = pixels["width"].as_u64().unwrap() * pixels["height"].as_u64().unwrap();
@@ -621,4 +602,21 @@ print(root.get('width'), root.get('height'))";
         dark > area / 400 && dark < area / 2,
         "{pixels} of {area}: blank or black"
     );
+}
+
+/// What a python3 script prints about `file` (its first argument); the
+/// test fails with python's error if the script does.
+pub fn python_reading(script: &str, file: &Path) -> String {
+    require("python3", "python3");
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

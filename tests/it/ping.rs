@@ -689,12 +689,7 @@ counts = [int(t.text) for t in root.iter(ns + 'text') if t.get('class') == 'coun
 lines = [p for p in root.iter(ns + 'polyline') if p.get('class') == 'rtt']
 points = sum(len(p.get('points').split()) for p in lines)
 print(len(bars), sum(counts), len(lines), points)";
-    let parsed = std::process::Command::new("python3")
-        .args(["-c", check])
-        .arg(&svg)
-        .output()
-        .unwrap();
-    let parsed = String::from_utf8(parsed.stdout).unwrap();
+    let parsed = python_reading(check, &svg);
     let numbers: Vec<usize> = parsed
         .split_whitespace()
         .map(|n| n.parse().unwrap())

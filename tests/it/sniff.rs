@@ -746,17 +746,7 @@ lines = [l for l in root.iter(ns + 'line') if l.get('class') == 'segment']
 labels = [t.text for t in root.iter(ns + 'text') if t.get('class') == 'label']
 titles = [t.text for t in root.iter(ns + 'text') if t.get('class') == 'title']
 print(json.dumps({'width': root.get('width'), 'height': root.get('height'), 'segments': len(lines), 'labels': labels, 'titles': titles}))";
-    let parsed = std::process::Command::new("python3")
-        .args(["-c", check])
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    let doc: Value = serde_json::from_str(&python_reading(check, &svg)).unwrap();
     assert_eq!(doc["segments"], arrows, "{doc}");
     assert!(arrows >= 30, "{text}");
     let labels: Vec<&str> = doc["labels"]
