@@ -306,3 +306,99 @@ impl Subnet {
         format!("{}::{:x}", self.prefix6, 11 + i)
     }
 }
+
+/// Hosts `a` (PREFIX.1) and `b` (PREFIX.2), each in its own namespace,
+/// joined by a link that holds every packet for a fixed time each way: the
+/// netem delay this kernel lacks. Each end is a tun device; a python3
+/// relay (a child of the test, gone with it) reads a packet from one and
+/// writes it to the other once the delay has passed, in order.
+pub struct SlowLink {
+    pub a: Netns,
+    pub b: Netns,
+    pub prefix: String,
+    /// The tun device in `a`.
+    pub tun_a: String,
+    relay: std::process::Child,
+}
+
+const SLOW_LINK_RELAY: &str = "import ctypes, fcntl, heapq, os, select, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+delay = float(sys.argv[1])
+def tun(namespace, name):
+    with open('/run/netns/' + namespace) as f:
+        if libc.setns(f.fileno(), 0x40000000) != 0:
+            raise OSError(ctypes.get_errno(), 'setns ' + namespace)
+    fd = os.open('/dev/net/tun', os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH', name.encode(), 0x1001))
+    return fd
+a = tun(sys.argv[2], sys.argv[3])
+b = tun(sys.argv[4], sys.argv[5])
+other = {a: b, b: a}
+held, n = [], 0
+print('ready', flush=True)
+while True:
+    wait = max(0.0, held[0][0] - time.monotonic()) if held else None
+    for fd in select.select([a, b, 0], [], [], wait)[0]:
+        if fd == 0:
+            if not os.read(0, 1):
+                sys.exit(0)
+            continue
+        n += 1
+        heapq.heappush(held, (time.monotonic() + delay, n, other[fd], os.read(fd, 65536)))
+    while held and held[0][0] <= time.monotonic():
+        _, _, to, packet = heapq.heappop(held)
+        os.write(to, packet)";
+
+impl SlowLink {
+    pub fn new(tag: &str, delay: std::time::Duration) -> SlowLink {
+        crate::helpers::require("python3", "python3");
+        let a = Netns::new(&format!("{tag}a"));
+        let b = Netns::new(&format!("{tag}b"));
+        let id = std::process::id();
+        let n = CREATED.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("10.{}.{}", 100 + (id + n) % 100, (id / 100 + n) % 250);
+        let (tun_a, tun_b) = (format!("ta{id}x{n}"), format!("tb{id}x{n}"));
+        let mut relay = Command::new("python3")
+            .args(["-c", SLOW_LINK_RELAY])
+            .arg(delay.as_secs_f64().to_string())
+            .args([&a.name, &tun_a, &b.name, &tun_b])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(relay.stdout.as_mut().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        assert_eq!(ready, "ready\n", "the relay did not start");
+        a.setup(&format!(
+            "set -e
+             ip -n {a} addr add {p}.1 peer {p}.2 dev {tun_a}; ip -n {a} link set {tun_a} up
+             ip -n {b} addr add {p}.2 peer {p}.1 dev {tun_b}; ip -n {b} link set {tun_b} up",
+            a = a.name,
+            b = b.name,
+            p = prefix
+        ));
+        SlowLink {
+            a,
+            b,
+            prefix,
+            tun_a,
+            relay,
+        }
+    }
+
+    pub fn address_of_b(&self) -> String {
+        format!("{}.2", self.prefix)
+    }
+}
+
+impl Drop for SlowLink {
+    fn drop(&mut self) {
+        // Closing its input ends the relay, and with it the tun devices.
+        drop(self.relay.stdin.take());
+        let _ = self.relay.wait();
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::netns::{Netns, TwoHosts};
+use crate::netns::{Netns, SlowLink, TwoHosts};
 use crate::tshark::compare_with_tshark;
 
 /// A `sockit sniff` running in a namespace, ready once it says so. Its
@@ -556,15 +556,23 @@ fn masked(ladder: &str) -> String {
     ladder
         .lines()
         .map(|line| {
-            let mut words = line.splitn(2, "127.0.0.1:");
-            let mut line = match (words.next(), words.next()) {
-                (Some(head), Some(rest))
+            // The title: "tcp#N CLIENT:PORT → SERVER:PORT (...)".
+            let mut line = match line.split_once(' ') {
+                Some((head, rest))
                     if ["tcp#", "udp#", "icmp#"]
                         .iter()
                         .any(|p| head.starts_with(p)) =>
                 {
-                    let port_end = rest.find(' ').unwrap_or(rest.len());
-                    format!("{head}127.0.0.1:CLIENT{}", &rest[port_end..])
+                    let client_end = rest.find(' ').unwrap_or(rest.len());
+                    // ICMP's endpoints are bare addresses: nothing to mask.
+                    match rest[..client_end].rfind(':') {
+                        Some(colon)
+                            if rest[..colon].contains('.') || rest[..colon].ends_with(']') =>
+                        {
+                            format!("{head} {}CLIENT{}", &rest[..=colon], &rest[client_end..])
+                        }
+                        _ => line.to_string(),
+                    }
                 }
                 _ => line.to_string(),
             };
@@ -669,6 +677,61 @@ fn ladders_draw_each_connection_as_the_textbook_does() {
     let absolute = read(&["--absolute", "--conn", "4"], "90");
     assert!(!absolute.contains("SYN seq=0 "), "{absolute}");
     assert!(absolute.contains("(refused)"), "{absolute}");
+}
+
+/// A simultaneous close: both ends shut down at the same moment over a link
+/// that holds each packet 100 ms, so their FINs cross on the wire and each
+/// end goes FIN-WAIT-1 → CLOSING → TIME-WAIT, drawn as the golden file has
+/// it (seen from the client's end of the link).
+#[test]
+fn ladders_draw_a_simultaneous_close() {
+    let link = SlowLink::new("laddersim", Duration::from_millis(100));
+    const SERVER: &str = "import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 7272)); s.listen(); print('ready', flush=True)
+c, _ = s.accept()
+line = c.recv(100); c.sendall(line)
+time.sleep(max(0, float(line.split()[1]) - time.time()))
+c.shutdown(socket.SHUT_WR)
+while c.recv(100): pass
+c.close()";
+    const CLIENT: &str = "import socket, sys, time
+c = socket.create_connection((sys.argv[1], 7272))
+at = time.time() + 0.6
+c.sendall(b'close-at %.6f\\n' % at); c.recv(100)
+time.sleep(max(0, at - time.time()))
+c.shutdown(socket.SHUT_WR)
+while c.recv(100): pass
+c.close()";
+    let mut server = link
+        .b
+        .exec(&["python3", "-u", "-c", SERVER])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
+    let sniffer = Sniffer::start_with_env(
+        &link.a,
+        &["-i", &link.tun_a, "--ladder", "tcp"],
+        &[("COLUMNS", "90"), ("LANG", "C.UTF-8")],
+    );
+    let status = link
+        .a
+        .exec(&["python3", "-c", CLIENT, &link.address_of_b()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_child(&mut server, 10);
+    std::thread::sleep(Duration::from_millis(300));
+    let (live, _) = sniffer.stop();
+    let live = live.replace(&format!("{}.", link.prefix), "10.0.0.");
+    assert_golden("ladder-simultaneous.txt", &masked(&live));
 }
 
 /// UDP exchanges (an echoed datagram, one answered by ICMP port

@@ -52,6 +52,27 @@ pub struct Rung {
     /// Each end's state after the segment, when it changed.
     pub(super) client_state: Option<TcpState>,
     pub(super) server_state: Option<TcpState>,
+    /// The sender's state on the way, drawn on a line of its own just
+    /// before the arrow: FIN-WAIT-1 before a FIN that crossed the other's
+    /// (a simultaneous close), which the sender sent before it had the
+    /// other's FIN.
+    pub(super) sender_passed: Option<TcpState>,
+}
+
+impl Rung {
+    fn state_of(&self, side: Side) -> Option<TcpState> {
+        match side {
+            Side::Client => self.client_state,
+            Side::Server => self.server_state,
+        }
+    }
+
+    fn state_of_mut(&mut self, side: Side) -> &mut Option<TcpState> {
+        match side {
+            Side::Client => &mut self.client_state,
+            Side::Server => &mut self.server_state,
+        }
+    }
 }
 
 /// The most rungs a ladder holds before its first part is drawn.
@@ -303,13 +324,33 @@ impl Ladders {
             .states
             .unwrap_or((segment.client_state, segment.server_state));
         let changed = |old: TcpState, new: TcpState| (old != new).then_some(new);
-        ladder.rungs.push(Rung {
+        let mut rung = Rung {
             at: time.saturating_sub(ladder.started),
             from: segment.from,
             label,
             client_state: changed(before.0, segment.client_state),
             server_state: changed(before.1, segment.server_state),
-        });
+            sender_passed: None,
+        };
+        let sender_before = [before.0, before.1][sender];
+        if flags.has(Flags::FIN)
+            && sender_before == TcpState::CloseWait
+            && rung.state_of(segment.from) == Some(TcpState::Closing)
+        {
+            // A FIN that does not acknowledge the other's: this end closed
+            // before that FIN reached it, so it never was in CLOSE-WAIT, as
+            // the other's FIN had it drawn (when it is still on this part).
+            if let Some(earlier) = ladder
+                .rungs
+                .iter_mut()
+                .rev()
+                .find(|r| r.state_of(segment.from) == Some(TcpState::CloseWait))
+            {
+                *earlier.state_of_mut(segment.from) = None;
+            }
+            rung.sender_passed = Some(TcpState::FinWait1);
+        }
+        ladder.rungs.push(rung);
         ladder.states = Some((segment.client_state, segment.server_state));
         for step in &seen.steps {
             match step.kind {
@@ -432,6 +473,7 @@ impl Ladders {
             label: Label::Text(label),
             client_state: None,
             server_state: None,
+            sender_passed: None,
         });
         ladder.full_part()
     }

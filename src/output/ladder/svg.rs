@@ -87,6 +87,10 @@ impl SvgDocument {
                 y + SLANT / 2 - 4,
                 xml_escape(&label)
             );
+            if let Some(s) = rung.sender_passed {
+                // Where the arrow leaves, above the state it leads to.
+                state(body, rung.from, y, s.name());
+            }
             if let Some(s) = rung.client_state {
                 state(body, Side::Client, y + SLANT, s.name());
             }

@@ -87,6 +87,13 @@ pub fn draw(ladder: &Ladder, options: &TextStyle) -> String {
             ("", 0)
         };
         let state = |s: Option<TcpState>| s.map_or("", TcpState::name);
+        if let Some(passed) = rung.sender_passed {
+            let (client, server) = match rung.from {
+                Side::Client => (passed.name(), ""),
+                Side::Server => ("", passed.name()),
+            };
+            push_row(&mut out, "", client, pen.rail, server, blank);
+        }
         push_row(
             &mut out,
             &time,
