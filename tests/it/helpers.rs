@@ -620,3 +620,15 @@ pub fn python_reading(script: &str, file: &Path) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// The first line a child writes to its piped stdout: how a helper script
+/// says it is ready (or which port it took) before the test goes on.
+pub fn first_line(child: &mut std::process::Child) -> String {
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().expect("stdout piped")),
+        &mut line,
+    )
+    .unwrap();
+    line
+}

@@ -366,12 +366,7 @@ impl SlowLink {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let mut ready = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(relay.stdout.as_mut().unwrap()),
-            &mut ready,
-        )
-        .unwrap();
+        let ready = crate::helpers::first_line(&mut relay);
         assert_eq!(ready, "ready\n", "the relay did not start");
         a.setup(&format!(
             "set -e

@@ -51,7 +51,6 @@ struct Servers(std::process::Child);
 
 impl Servers {
     fn start(ns: &Netns, host: &str, spec: &[(&str, u16, &str)]) -> Servers {
-        use std::io::BufRead;
         require("python3", "python3");
         let spec = serde_json::to_string(spec).unwrap();
         let mut child = ns
@@ -60,10 +59,7 @@ impl Servers {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let line = first_line(&mut child);
         assert_eq!(line, "ready\n", "the test servers did not start");
         Servers(child)
     }

@@ -536,12 +536,7 @@ for n in range(3):
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
-        &mut ready,
-    )
-    .unwrap();
+    let ready = first_line(&mut server);
     assert_eq!(ready, "ready\n");
     let status = ns.exec(&["python3", "-c", CLIENT]).status().unwrap();
     assert!(status.success());
@@ -709,12 +704,7 @@ c.close()";
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
-        &mut ready,
-    )
-    .unwrap();
+    let ready = first_line(&mut server);
     assert_eq!(ready, "ready\n");
     let sniffer = Sniffer::start_with_env(
         &link.a,

@@ -570,12 +570,7 @@ tls.close()
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut port = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(python.stdout.as_mut().unwrap()),
-        &mut port,
-    )
-    .unwrap();
+    let port = first_line(&mut python);
     let pin = sockit::transport::tls::Fingerprint::of(&cert).to_string();
     // stdin stays open (no close_notify from us that Python's close would
     // answer with a reset): only the server ends this session.
