@@ -531,18 +531,27 @@ for n in range(3):
     c.shutdown(socket.SHUT_WR)
     while c.recv(100): pass
     c.close(); time.sleep(0.5)";
-    let mut server = ns
-        .exec(&["python3", "-u", "-c", SERVER])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ready = first_line(&mut server);
-    assert_eq!(ready, "ready\n");
+    let mut server = python_server(ns, SERVER);
     let status = ns.exec(&["python3", "-c", CLIENT]).status().unwrap();
     assert!(status.success());
     wait_child(&mut server, 10);
     let (status, _, _) = run(&mut ns.sockit(&["connect", "127.0.0.1", "7273"]), 30);
     assert_eq!(status.code(), Some(1));
+}
+
+/// A python3 server script run in `ns`, once it has printed "ready".
+fn python_server(ns: &Netns, script: &str) -> Child {
+    let mut server = ns
+        .exec(&["python3", "-u", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        first_line(&mut server),
+        "ready\n",
+        "the server did not start"
+    );
+    server
 }
 
 /// A ladder with what changes from run to run masked: the times and the
@@ -698,14 +707,7 @@ time.sleep(max(0, at - time.time()))
 c.shutdown(socket.SHUT_WR)
 while c.recv(100): pass
 c.close()";
-    let mut server = link
-        .b
-        .exec(&["python3", "-u", "-c", SERVER])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ready = first_line(&mut server);
-    assert_eq!(ready, "ready\n");
+    let mut server = python_server(&link.b, SERVER);
     let sniffer = Sniffer::start_with_env(
         &link.a,
         &["-i", &link.tun_a, "--ladder", "tcp"],
