@@ -316,8 +316,9 @@ pub struct SlowLink {
     pub a: Netns,
     pub b: Netns,
     pub prefix: String,
-    /// The tun device in `a`.
+    /// The tun devices in `a` and in `b`.
     pub tun_a: String,
+    pub tun_b: String,
     relay: std::process::Child,
 }
 
@@ -381,6 +382,7 @@ impl SlowLink {
             b,
             prefix,
             tun_a,
+            tun_b,
             relay,
         }
     }

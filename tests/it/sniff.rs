@@ -685,8 +685,8 @@ fn ladders_draw_each_connection_as_the_textbook_does() {
 
 /// A simultaneous close: both ends shut down at the same moment over a link
 /// that holds each packet 100 ms, so their FINs cross on the wire and each
-/// end goes FIN-WAIT-1 → CLOSING → TIME-WAIT, drawn as the golden file has
-/// it (seen from the client's end of the link).
+/// end goes FIN-WAIT-1 → CLOSING → TIME-WAIT, drawn as the golden files have
+/// it, seen from each end of the link (at each, its own FIN goes first).
 #[test]
 fn ladders_draw_a_simultaneous_close() {
     let link = SlowLink::new("laddersim", Duration::from_millis(100));
@@ -708,11 +708,13 @@ c.shutdown(socket.SHUT_WR)
 while c.recv(100): pass
 c.close()";
     let mut server = python_server(&link.b, SERVER);
-    let sniffer = Sniffer::start_with_env(
-        &link.a,
-        &["-i", &link.tun_a, "--ladder", "tcp"],
-        &[("COLUMNS", "90"), ("LANG", "C.UTF-8")],
-    );
+    let sniffers = [(&link.a, &link.tun_a), (&link.b, &link.tun_b)].map(|(ns, tun)| {
+        Sniffer::start_with_env(
+            ns,
+            &["-i", tun, "--ladder", "tcp"],
+            &[("COLUMNS", "90"), ("LANG", "C.UTF-8")],
+        )
+    });
     let status = link
         .a
         .exec(&["python3", "-c", CLIENT, &link.address_of_b()])
@@ -721,9 +723,12 @@ c.close()";
     assert!(status.success());
     wait_child(&mut server, 10);
     std::thread::sleep(Duration::from_millis(300));
-    let (live, _) = sniffer.stop();
-    let live = live.replace(&format!("{}.", link.prefix), "10.0.0.");
-    assert_golden("ladder-simultaneous.txt", &masked(&live));
+    let [client_end, server_end] = sniffers.map(|sniffer| {
+        let (live, _) = sniffer.stop();
+        masked(&live.replace(&format!("{}.", link.prefix), "10.0.0."))
+    });
+    assert_golden("ladder-simultaneous.txt", &client_end);
+    assert_golden("ladder-simultaneous-server-end.txt", &server_end);
 }
 
 /// UDP exchanges (an echoed datagram, one answered by ICMP port
