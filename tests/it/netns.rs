@@ -102,6 +102,33 @@ impl Drop for Netns {
     }
 }
 
+/// What keeps a test's link names and addresses apart from every other
+/// test's, in this run and in runs beside it: the test process's id and a
+/// counter, and the 10.X.Y prefix drawn from them.
+struct Unique {
+    /// "IDxN", for interface names (at most 15 bytes with their prefix).
+    tag: String,
+    x: u32,
+    y: u32,
+}
+
+impl Unique {
+    fn next() -> Unique {
+        let id = std::process::id();
+        let n = CREATED.fetch_add(1, Ordering::Relaxed);
+        Unique {
+            tag: format!("{id}x{n}"),
+            x: 100 + (id + n) % 100,
+            y: (id / 100 + n) % 250,
+        }
+    }
+
+    /// "10.X.Y", the first three bytes of the test's IPv4 addresses.
+    fn prefix(&self) -> String {
+        format!("10.{}.{}", self.x, self.y)
+    }
+}
+
 /// Hosts `a` and `b`, each in its own namespace, joined by a veth pair:
 /// a is PREFIX.1/24, b is PREFIX.2/24.
 pub struct TwoHosts {
@@ -116,11 +143,9 @@ impl TwoHosts {
     pub fn new(tag: &str) -> TwoHosts {
         let a = Netns::new(&format!("{tag}a"));
         let b = Netns::new(&format!("{tag}b"));
-        let id = std::process::id();
-        let n = CREATED.fetch_add(1, Ordering::Relaxed);
-        // Unique per test run and per pair within it.
-        let prefix = format!("10.{}.{}", 100 + (id + n) % 100, (id / 100 + n) % 250);
-        let (veth_a, veth_b) = (format!("va{id}x{n}"), format!("vb{id}x{n}"));
+        let unique = Unique::next();
+        let prefix = unique.prefix();
+        let (veth_a, veth_b) = (format!("va{}", unique.tag), format!("vb{}", unique.tag));
         a.setup(&format!(
             "set -e
              ip link add {veth_a} type veth peer name {veth_b}
@@ -165,12 +190,11 @@ impl Chain {
     pub fn new(tag: &str) -> Chain {
         let [client, r1, r2, server] =
             ["c", "ra", "rb", "s"].map(|end| Netns::new(&format!("{tag}{end}")));
-        let id = std::process::id();
-        let n = CREATED.fetch_add(1, Ordering::Relaxed);
-        let (x, y) = (100 + (id + n) % 100, (id / 100 + n) % 250);
+        let unique = Unique::next();
+        let (x, y) = (unique.x, unique.y);
         let v4 = [1, 2, 5, 6, 9, 10].map(|h| format!("10.{x}.{y}.{h}"));
         let v6 = [1, 2, 5, 6, 9, 10].map(|h| format!("fd{x:02x}:{y:x}::{h:x}"));
-        let link = |i: u32| format!("k{id}x{n}x{i}");
+        let link = |i: u32| format!("k{}x{i}", unique.tag);
         let script = format!(
             "set -e
              ip link add {l0}a type veth peer name {l0}b
@@ -260,10 +284,9 @@ impl Subnet {
         let hosts: Vec<Netns> = (0..hosts)
             .map(|i| Netns::new(&format!("{tag}h{i}")))
             .collect();
-        let id = std::process::id();
-        let n = CREATED.fetch_add(1, Ordering::Relaxed);
-        let (x, y) = (100 + (id + n) % 100, (id / 100 + n) % 250);
-        let prefix = format!("10.{x}.{y}");
+        let unique = Unique::next();
+        let (x, y) = (unique.x, unique.y);
+        let prefix = unique.prefix();
         let prefix6 = format!("fd{x:02x}:{y:x}:5ca7:1");
         let mut script = format!(
             "set -e
@@ -273,7 +296,7 @@ impl Subnet {
         );
         let members = std::iter::once((&scanner, 1)).chain(hosts.iter().zip(11..));
         for (i, (ns, host)) in members.enumerate() {
-            let link = format!("l{id}x{n}x{i}");
+            let link = format!("l{}x{i}", unique.tag);
             script += &format!(
                 "
                  ip link add {link}a type veth peer name {link}b
@@ -355,10 +378,9 @@ impl SlowLink {
         crate::helpers::require("python3", "python3");
         let a = Netns::new(&format!("{tag}a"));
         let b = Netns::new(&format!("{tag}b"));
-        let id = std::process::id();
-        let n = CREATED.fetch_add(1, Ordering::Relaxed);
-        let prefix = format!("10.{}.{}", 100 + (id + n) % 100, (id / 100 + n) % 250);
-        let (tun_a, tun_b) = (format!("ta{id}x{n}"), format!("tb{id}x{n}"));
+        let unique = Unique::next();
+        let prefix = unique.prefix();
+        let (tun_a, tun_b) = (format!("ta{}", unique.tag), format!("tb{}", unique.tag));
         let mut relay = Command::new("python3")
             .args(["-c", SLOW_LINK_RELAY])
             .arg(delay.as_secs_f64().to_string())
